@@ -1,0 +1,13 @@
+/* cli.h: the subcommands of the vkseek binary. Each returns the process exit code. */
+#ifndef VKSEEK_CLI_H
+#define VKSEEK_CLI_H
+
+int cmd_devices(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+/* Prints "vkseek: <message>" to stderr; returns 1 (the exit code for errors). */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Parses --device N from argv (removing it); -1 when absent. Returns -2 on a bad value. */
+int cli_device_arg(int *argc, char **argv);
+
+#endif

@@ -1,0 +1,57 @@
+/* main.c: vkseek's entry point: dispatches to the subcommands. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli/cli.h"
+
+static const char usage[] =
+    "usage: vkseek COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  devices              list the Vulkan devices (the one used is marked *)\n"
+    "  bench ops            memory bandwidth, matrix-vector and matrix-matrix rates\n"
+    "\n"
+    "options:\n"
+    "  --device N           use Vulkan device N (also $VKSEEK_DEVICE); default: the first\n"
+    "                       discrete GPU, else integrated, else the CPU\n"
+    "environment:\n"
+    "  VKSEEK_PROFILE=1     print per-op GPU times at exit\n"
+    "  VKSEEK_VALIDATE=1    enable the Khronos validation layer\n";
+
+int cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("vkseek: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+int cli_device_arg(int *argc, char **argv)
+{
+    for (int i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], "--device") != 0) continue;
+        if (i + 1 >= *argc) return -2;
+        char *end;
+        long v = strtol(argv[i + 1], &end, 10);
+        if (*end || end == argv[i + 1] || v < 0 || v > 1000) return -2;
+        memmove(&argv[i], &argv[i + 2], (size_t)(*argc - i - 2) * sizeof *argv);
+        *argc -= 2;
+        return (int)v;
+    }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 1 : 0;
+    }
+    if (strcmp(argv[1], "devices") == 0) return cmd_devices(argc - 1, argv + 1);
+    if (strcmp(argv[1], "bench") == 0) return cmd_bench(argc - 1, argv + 1);
+    return cli_error("unknown command '%s' (see 'vkseek --help')", argv[1]);
+}

@@ -1,0 +1,185 @@
+/* gpu.h: vkseek's compute API. Devices, tensors and the ops every model is written in.
+ * This header is all that text/, vision/ and engine/ may see of the GPU: no Vulkan type
+ * appears here. Ops record into the context's command stream; gpu_sync() runs them.
+ * Errors are sticky: a failed op records its message, later ops do nothing, and
+ * gpu_sync() returns -1; gpu_errmsg() gives the one-line reason. */
+#ifndef VKSEEK_GPU_H
+#define VKSEEK_GPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    GPU_F32,
+    GPU_F16,
+    GPU_BF16,
+    GPU_Q8_0,  /* blocks of 32: int8 q, one f16 scale d; x = d*q */
+    GPU_Q4_0,  /* blocks of 32: 4-bit q, one f16 scale d; x = d*(q-8) */
+    GPU_I32,
+    GPU_TYPE_COUNT
+} gpu_type;
+
+#define GPU_QBLOCK 32 /* elements per block of the quantised types */
+
+const char *gpu_type_name(gpu_type t);
+int gpu_type_from_name(const char *name, gpu_type *out); /* 0 ok, -1 unknown */
+/* Bytes for a row-major [rows][cols] array of this type (quantised: cols % 32 == 0). */
+uint64_t gpu_type_bytes(gpu_type t, int64_t rows, int64_t cols);
+
+/* Thread-local message of the last failure ("what: why"). */
+const char *gpu_errmsg(void);
+
+/* ---- devices ---- */
+
+typedef struct {
+    int index;
+    char name[256];
+    char vendor[32];
+    char type[16];            /* "discrete", "integrated", "virtual", "CPU", "other" */
+    uint64_t memory;          /* bytes of the largest device-local heap */
+    uint32_t subgroup_size;
+    int fp16, storage16, storage8, int_dot; /* features available */
+    uint32_t api_version;
+} gpu_device_info;
+
+/* Fills up to max entries; returns the number of devices, or -1 on failure. */
+int gpu_list_devices(gpu_device_info *out, int max);
+
+typedef struct gpu_ctx gpu_ctx;
+
+/* Opens device `index`, or when index < 0: $VKSEEK_DEVICE, else the first discrete GPU,
+ * else integrated, else any. $VKSEEK_VALIDATE=1 enables the Khronos validation layer;
+ * its messages are printed and counted (gpu_validation_errors). NULL on failure. */
+gpu_ctx *gpu_open(int index);
+void gpu_close(gpu_ctx *ctx);
+const gpu_device_info *gpu_info(const gpu_ctx *ctx);
+uint64_t gpu_validation_errors(const gpu_ctx *ctx);
+
+/* ---- tensors ---- */
+
+/* ne[0] is the contiguous dimension (a row), ne[1] rows, ne[2], ne[3] outer.
+ * nb[] are strides in elements (float/int types only); views share their parent's memory. */
+typedef struct gpu_tensor {
+    gpu_type type;
+    int64_t ne[4];
+    int64_t nb[4];
+    struct gpu_mem *mem;   /* owning allocation (shared by views) */
+    uint64_t offset;       /* byte offset of element 0 in mem */
+    int is_view;
+    char name[64];
+} gpu_tensor;
+
+gpu_tensor *gpu_new(gpu_ctx *ctx, gpu_type type, int64_t ne0, int64_t ne1, int64_t ne2,
+                    int64_t ne3, const char *name);
+/* A strided view into t: element (i0,i1,i2,i3) of the view is
+ * t's element at offset + i0 + i1*nb1 + i2*nb2 + i3*nb3 (elements, float/int types). */
+gpu_tensor *gpu_view(gpu_ctx *ctx, gpu_tensor *t, int64_t ne0, int64_t ne1, int64_t ne2,
+                     int64_t ne3, int64_t nb1, int64_t nb2, int64_t nb3, int64_t offset);
+void gpu_free(gpu_ctx *ctx, gpu_tensor *t);
+int64_t gpu_nelem(const gpu_tensor *t);
+uint64_t gpu_nbytes(const gpu_tensor *t);
+int gpu_is_contiguous(const gpu_tensor *t);
+
+/* Copies host data into t, converting from src_type (F32, F16, BF16 or I32) to t's type;
+ * quantises for Q8_0/Q4_0. src holds gpu_nelem(t) elements in row-major order. */
+int gpu_upload(gpu_ctx *ctx, gpu_tensor *t, const void *src, gpu_type src_type);
+/* Runs pending work, then copies t back: raw bytes in t's own layout (gpu_read)
+ * or converted to f32 (gpu_read_f32; I32 converts too). t must be contiguous. */
+int gpu_read(gpu_ctx *ctx, const gpu_tensor *t, void *dst);
+int gpu_read_f32(gpu_ctx *ctx, const gpu_tensor *t, float *dst);
+/* Fills t with a repeated 32-bit pattern (tests poison outputs with NaN this way). */
+int gpu_fill(gpu_ctx *ctx, gpu_tensor *t, uint32_t pattern);
+
+/* Submits everything recorded since the last sync and waits. 0 ok, -1 on any error
+ * (after an error, what was recorded is dropped; gpu_clear_error() makes the context
+ * usable again). */
+int gpu_sync(gpu_ctx *ctx);
+void gpu_clear_error(gpu_ctx *ctx);
+
+/* ---- ops (recorded; all math in f32 unless stated) ----
+ * Shapes below use the ne[] order: [ne0, ne1, ...]. */
+
+/* y[n, m] = sum_k W[n, k] * x[k, m]: W [K, N] of any type (a Linear's weight), x [K, M] f32,
+ * y [N, M] f32. M == 1..8 uses the matrix-vector path, larger M the tiled one. */
+int gpu_matmul(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *W, gpu_tensor *x);
+/* y[:, i] = table[:, ids[i]]: table [D, V] of any type, ids [n] I32, y [D, n] f32.
+ * Out-of-range ids give zero rows. */
+int gpu_get_rows(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *table, gpu_tensor *ids);
+
+/* Row norms over ne0: y = x / rms(x) * w;  y = (x - mean) / std * w + b. w, b [ne0] f32;
+ * b may be NULL. y may be x. */
+int gpu_rmsnorm(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *x, gpu_tensor *w, float eps);
+int gpu_layernorm(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *x, gpu_tensor *w, gpu_tensor *b,
+                  float eps);
+/* x [W, H, C, B] (NCHW): per (batch, group of C/groups channels) normalisation, then
+ * per-channel w, b [C]. */
+int gpu_groupnorm(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *x, gpu_tensor *w, gpu_tensor *b,
+                  int groups, float eps);
+
+/* Rotary embedding, in place on x [head_dim, n_head, n_tok, n_seq] f32, rotating the first
+ * n_rot dims of each head. Token t of sequence s has position pos0 + t.
+ * GPU_ROPE_INTERLEAVED rotates pairs (2i, 2i+1) (DeepSeek's MLA tails); GPU_ROPE_HALF
+ * rotates (i, i + n_rot/2) (LLaMA's rotate_half). theta_i = pos * freq_base^(-2i/n_rot),
+ * with YaRN correction when yarn.factor > 1. */
+typedef enum { GPU_ROPE_INTERLEAVED = 0, GPU_ROPE_HALF = 1 } gpu_rope_mode;
+typedef struct {
+    float factor;            /* context extension factor s; <= 1 disables YaRN */
+    float orig_ctx;          /* original_max_position_embeddings */
+    float beta_fast, beta_slow;
+    float attn_factor;       /* multiplies cos and sin (YaRN's mscale); 1 if unused */
+} gpu_yarn;
+int gpu_rope(gpu_ctx *ctx, gpu_tensor *x, int n_rot, gpu_rope_mode mode, float freq_base,
+             const gpu_yarn *yarn, int pos0);
+
+/* Softmax over ne0 of every row, scaled first: y = softmax(scale * x). y may be x. */
+int gpu_softmax(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *x, float scale);
+
+/* Attention of queries q [Dk, n_head, n_tok, n_seq] over the first n_kv cache rows of
+ * k [Dk, n_kv_head, n_ctx, n_seq] and v [Dv, n_kv_head, n_ctx, n_seq] (f32 or f16; v may be
+ * a strided view of k, as MLA's absorbed form needs). n_head % n_kv_head == 0 (GQA).
+ * Causal: query t sees cache rows j <= pos0 + t. out [Dv, n_head, n_tok, n_seq] f32. */
+int gpu_attention(gpu_ctx *ctx, gpu_tensor *out, gpu_tensor *q, gpu_tensor *k, gpu_tensor *v,
+                  int n_kv, int pos0, float scale, int causal);
+
+/* Element-wise. a, b, y contiguous f32; b broadcasts when its element count divides a's
+ * (a bias [ne0] over rows, a per-channel [1,1,C] over [W,H,C]). y may alias a. */
+typedef enum { GPU_ADD, GPU_MUL } gpu_binop;
+int gpu_binary(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *a, gpu_tensor *b, gpu_binop op);
+int gpu_add(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *a, gpu_tensor *b);
+int gpu_mul(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *a, gpu_tensor *b);
+typedef enum { GPU_SILU, GPU_GELU_ERF, GPU_GELU_TANH, GPU_SCALE } gpu_unop;
+/* y = f(x); GPU_SCALE: y = s * x. */
+int gpu_unary(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *x, gpu_unop op, float s);
+/* y = silu(gate) * up, all [ne0, ...] f32 of one shape. */
+int gpu_swiglu(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *gate, gpu_tensor *up);
+/* y = copy of x (any strides) into contiguous f32 y of the same shape. */
+int gpu_copy(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *x);
+
+/* 2-D convolution, stride 1: x [W, H, Cin, B] f32, w [k*k*Cin, Cout] (PyTorch's
+ * [Cout, Cin, k, k] flattened; f32/f16/bf16), bias [Cout] or NULL, y [W, H, Cout, B];
+ * k = 3 with padding 1 or k = 1 with padding 0. */
+int gpu_conv2d(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *x, gpu_tensor *w, gpu_tensor *bias,
+               int k);
+/* Nearest-neighbour 2x: x [W, H, C, B] -> y [2W, 2H, C, B]. */
+int gpu_upsample2x(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *x);
+
+/* Per row of x [n, rows] f32: index of the largest value (first on ties) into ids [rows] I32. */
+int gpu_argmax(gpu_ctx *ctx, gpu_tensor *ids, gpu_tensor *x);
+/* Per row: the k largest values, sorted descending (ties: lower index first), into
+ * vals [k, rows] f32 and ids [k, rows] I32; k <= 64. */
+int gpu_topk(gpu_ctx *ctx, gpu_tensor *vals, gpu_tensor *ids, gpu_tensor *x, int k);
+
+/* ---- profiling (VKSEEK_PROFILE=1) ---- */
+/* Prints the per-op GPU time table gathered so far, then clears it. */
+void gpu_profile_print(gpu_ctx *ctx);
+
+/* Counters for tests and benchmarks. */
+typedef struct {
+    uint64_t dispatches, barriers, submits;
+} gpu_stats;
+gpu_stats gpu_get_stats(const gpu_ctx *ctx);
+
+/* vkCmdCopyBuffer of src into dst (same byte size): the device copy rate, for benchmarks. */
+int gpu_copy_bytes(gpu_ctx *ctx, gpu_tensor *dst, gpu_tensor *src);
+
+#endif

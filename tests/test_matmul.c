@@ -1,0 +1,81 @@
+/* test_matmul.c: matrix-vector and tiled matrix products and embedding gathers, for every
+ * weight type, against the reference on the weights as stored (so the only error is f32
+ * accumulation); and quantisation error against the original f32 weights. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "harness.h"
+#include "ref.h"
+
+static const gpu_type types[] = {GPU_F32, GPU_F16, GPU_BF16, GPU_Q8_0, GPU_Q4_0};
+
+static float *stored_weights(gpu_tensor *W, int64_t rows, int64_t K)
+{
+    void *raw = th_alloc(gpu_nbytes(W));
+    float *w = th_alloc((size_t)(rows * K) * sizeof *w);
+    TH_OK(gpu_read(T, W, raw));
+    ref_dequant(W->type, raw, rows, K, w);
+    free(raw);
+    return w;
+}
+
+static void test_matmul_shape(gpu_type type, int64_t K, int64_t N, int64_t M)
+{
+    float *w = th_randv(N * K, 0.5f), *x = th_randv(K * M, 1.0f);
+    gpu_tensor *W = th_tensor(type, K, N, 1, 1, w), *X = th_tensor(GPU_F32, K, M, 1, 1, x);
+    gpu_tensor *Y = th_out(N, M, 1, 1);
+    TH_OK(gpu_matmul(T, Y, W, X));
+    float *got = th_read(Y), *ws = stored_weights(W, N, K), *want = th_alloc((size_t)(N * M) * 4);
+    ref_matmul(want, ws, x, N, K, M);
+    char what[96];
+    snprintf(what, sizeof what, "matmul %s K=%lld N=%lld M=%lld", gpu_type_name(type),
+             (long long)K, (long long)N, (long long)M);
+    th_check(what, want, got, N * M, 2e-6 * sqrt((double)K));
+    if (M == 1) {
+        /* The stored weights are the original ones up to the format's rounding. */
+        static const double qtol[] = {0, 1e-3, 8e-3, 1e-2, 0.12};
+        snprintf(what, sizeof what, "stored %s weights vs f32", gpu_type_name(type));
+        th_check(what, w, ws, N * K, qtol[type] > 0 ? qtol[type] : 1e-7);
+    }
+    free(w), free(x), free(got), free(ws), free(want);
+    gpu_free(T, W), gpu_free(T, X), gpu_free(T, Y);
+}
+
+static void test_get_rows(gpu_type type, int64_t D, int64_t V, int64_t n)
+{
+    float *table = th_randv(D * V, 1.0f), *ids = th_alloc((size_t)n * 4);
+    for (int64_t i = 0; i < n; i++) ids[i] = (float)th_randu((uint32_t)V);
+    ids[0] = (float)(V - 1);
+    if (n > 2) ids[1] = -1.0f, ids[2] = (float)V; /* out of range: zero rows */
+    gpu_tensor *Tb = th_tensor(type, D, V, 1, 1, table), *I = th_tensor(GPU_I32, n, 1, 1, 1, ids);
+    gpu_tensor *Y = th_out(D, n, 1, 1);
+    TH_OK(gpu_get_rows(T, Y, Tb, I));
+    float *got = th_read(Y), *ts = stored_weights(Tb, V, D), *want = th_alloc((size_t)(D * n) * 4);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t d = 0; d < D; d++) {
+            int64_t r = (int64_t)ids[i];
+            want[i * D + d] = r >= 0 && r < V ? ts[r * D + d] : 0.0f;
+        }
+    char what[96];
+    snprintf(what, sizeof what, "get_rows %s D=%lld V=%lld n=%lld", gpu_type_name(type),
+             (long long)D, (long long)V, (long long)n);
+    th_check(what, want, got, D * n, 0);
+    free(table), free(ids), free(got), free(ts), free(want);
+    gpu_free(T, Tb), gpu_free(T, I), gpu_free(T, Y);
+}
+
+int main(void)
+{
+    th_init("test_matmul");
+    for (int i = 0; i < 5; i++) {
+        int q = types[i] == GPU_Q8_0 || types[i] == GPU_Q4_0;
+        /* Sizes that are not multiples of the workgroup, tile or block counts. */
+        test_matmul_shape(types[i], q ? 288 : 264, 67, 1);
+        test_matmul_shape(types[i], q ? 96 : 40, 300, 3);
+        test_matmul_shape(types[i], 1024, 129, 8);
+        test_matmul_shape(types[i], q ? 256 : 136, 200, 9);
+        test_matmul_shape(types[i], q ? 544 : 520, 257, 130);
+        test_get_rows(types[i], q ? 96 : 12, 333, 7);
+    }
+    return th_finish();
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs every Debian package vkseek needs to build, test and run.
+# Non-interactive and idempotent: packages already present are left alone.
+set -euo pipefail
+
+pkgs=(
+  build-essential cmake pkg-config git
+  libvulkan-dev glslc mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
+  libpng-dev libjpeg62-turbo-dev libglfw3-dev libpcre2-dev libcjson-dev libmicrohttpd-dev
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#pkgs[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup: installed ${missing[*]}"
