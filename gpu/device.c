@@ -313,6 +313,11 @@ static void choose_sizes(gpu_ctx *ctx)
     if (e && atoi(e) > 0) rt = (uint32_t)atoi(e);
     while (rt > 1 && (wg % rt || (rt & (rt - 1)))) rt--;
     ctx->matvec_rt = rt ? rt : 1;
+    /* Rows per invocation: on CPUs every load is a gather, so x loads are shared by 4 rows;
+     * GPUs keep one row per invocation for more parallelism. $VKSEEK_MATVEC_ROWS overrides. */
+    ctx->matvec_rows = ctx->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? 4 : 1;
+    e = getenv("VKSEEK_MATVEC_ROWS");
+    if (e && atoi(e) > 0 && atoi(e) <= 8) ctx->matvec_rows = (uint32_t)atoi(e);
     ctx->max_range = ctx->props.limits.maxStorageBufferRange;
     ctx->align = ctx->props.limits.minStorageBufferOffsetAlignment;
     if (ctx->align < 16) ctx->align = 16;

@@ -88,6 +88,7 @@ struct gpu_ctx {
     struct gpu_rope_table *rope_tables;
     int n_rope_tables;
     uint32_t matvec_rt;      /* threads per row in matrix-vector products */
+    uint32_t matvec_rows;    /* rows per invocation in matrix-vector products */
 
     /* profiling */
     int profile;

@@ -101,11 +101,13 @@ int gpu_matmul(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *W, gpu_tensor *x)
             d.n_spec = gpu_spec_base(ctx, d.spec, ctx->wg);
             d.spec[d.n_spec++] = rt;
             d.spec[d.n_spec++] = (uint32_t)M;
+            d.spec[d.n_spec++] = ctx->matvec_rows;
             struct { uint32_t K, N, ldy, row0, wq_off, ws_off, x_off4, y_off; } pc = {
                 (uint32_t)K, (uint32_t)n, (uint32_t)N, (uint32_t)r0, wq, ws, 0, 0};
             d.push = &pc, d.push_size = sizeof pc;
-            gpu_grid(ctx, gpu_div_up((uint64_t)n, ctx->wg / rt), d.groups);
-            d.loop_iters = ((uint64_t)K / unit / rt + 1) * (uint64_t)(M + 1) + 8;
+            gpu_grid(ctx, gpu_div_up((uint64_t)n, ctx->wg / rt * ctx->matvec_rows), d.groups);
+            /* the vector, row and x loops are unrolled (test_matmul's K=18432 cases prove it) */
+            d.loop_iters = (uint64_t)K / unit / rt + 8;
             d.shader = shader;
             if (gpu_dispatch(ctx, &d)) return -1;
         } else {
@@ -121,7 +123,7 @@ int gpu_matmul(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *W, gpu_tensor *x)
             d.groups[0] = gpu_div_up((uint64_t)n, 128);
             d.groups[1] = gpu_div_up((uint64_t)M, 128);
             d.groups[2] = 1;
-            d.loop_iters = (uint64_t)K / 8 + 16;
+            d.loop_iters = (uint64_t)K / 16 + 16;
             d.shader = shader;
             if (gpu_dispatch(ctx, &d)) return -1;
         }

@@ -1,11 +1,13 @@
 #version 450
 // matvec.comp: y[m, row] = W[row, :] . x[m, :] for NV vectors at once (decode, CFG pairs),
-// reading each weight once. RT threads share a row: 1 on CPUs (no reduction, x loads are
-// uniform across lanes), a subgroup's worth on GPUs (coalesced weight loads).
+// reading each weight once. RT threads share a row: 1 on CPUs (no reduction), a subgroup's
+// worth on GPUs (coalesced weight loads). Each invocation computes R rows, so every x value
+// it loads serves R weights (on lavapipe x loads are per-lane gathers like the weights).
 // Weights are read in units: 8 elements for float types, one 32-element block when quantised.
 #include "common.glsl"
 layout(constant_id = 2) const uint RT = 1;
 layout(constant_id = 3) const uint NV = 1;
+layout(constant_id = 4) const uint R = 1;   // rows per invocation
 
 layout(binding = 0) readonly buffer WQb { uint WQ[]; };
 layout(binding = 0) readonly buffer WQ4b { uvec4 WQ4[]; };
@@ -24,49 +26,45 @@ const uint UNIT = 32u;
 #else
 const uint UNIT = 8u;
 #endif
+const uint XU = UNIT / 4u;   // vec4s of x per unit
 
 float dot4i8(uint q, vec4 x)
 {
     return dot(vec4(int(q << 24) >> 24, int(q << 16) >> 24, int(q << 8) >> 24, int(q) >> 24), x);
 }
 
-// Dot product of weight unit u of `row` with vector v's matching elements.
-float unit_dot(uint row, uint u, uint xb)
+vec4 nib4(uint q) { return vec4(q & 15u, (q >> 8) & 15u, (q >> 16) & 15u, q >> 24); }
+
+// Dot product of weight unit u of `row` with the matching x values.
+float unit_dot(uint row, uint u, vec4 x[XU])
 {
 #if defined(W_F32)
     uint w = (wq_off + row * p.K) / 4u + u * 2u;
-    return dot(uintBitsToFloat(WQ4[w]), X4[xb]) + dot(uintBitsToFloat(WQ4[w + 1u]), X4[xb + 1u]);
+    return dot(uintBitsToFloat(WQ4[w]), x[0]) + dot(uintBitsToFloat(WQ4[w + 1u]), x[1]);
 #elif defined(W_F16)
     uvec4 q = WQ4[(wq_off + row * (p.K / 2u)) / 4u + u];
-    return dot(vec4(unpackHalf2x16(q.x), unpackHalf2x16(q.y)), X4[xb]) +
-           dot(vec4(unpackHalf2x16(q.z), unpackHalf2x16(q.w)), X4[xb + 1u]);
+    return dot(vec4(unpackHalf2x16(q.x), unpackHalf2x16(q.y)), x[0]) +
+           dot(vec4(unpackHalf2x16(q.z), unpackHalf2x16(q.w)), x[1]);
 #elif defined(W_BF16)
     uvec4 q = WQ4[(wq_off + row * (p.K / 2u)) / 4u + u];
     uvec4 lo = q << 16, hi = q & 0xffff0000u;
-    return dot(uintBitsToFloat(uvec4(lo.x, hi.x, lo.y, hi.y)), X4[xb]) +
-           dot(uintBitsToFloat(uvec4(lo.z, hi.z, lo.w, hi.w)), X4[xb + 1u]);
+    return dot(uintBitsToFloat(uvec4(lo.x, hi.x, lo.y, hi.y)), x[0]) +
+           dot(uintBitsToFloat(uvec4(lo.z, hi.z, lo.w, hi.w)), x[1]);
 #elif defined(W_Q8_0)
     uint w = (wq_off + row * (p.K / 4u)) / 4u + u * 2u;
     uvec4 a = WQ4[w], b = WQ4[w + 1u];
-    float s = dot4i8(a.x, X4[xb]) + dot4i8(a.y, X4[xb + 1u]) + dot4i8(a.z, X4[xb + 2u]) +
-              dot4i8(a.w, X4[xb + 3u]) + dot4i8(b.x, X4[xb + 4u]) + dot4i8(b.y, X4[xb + 5u]) +
-              dot4i8(b.z, X4[xb + 6u]) + dot4i8(b.w, X4[xb + 7u]);
+    float s = dot4i8(a.x, x[0]) + dot4i8(a.y, x[1]) + dot4i8(a.z, x[2]) + dot4i8(a.w, x[3]) +
+              dot4i8(b.x, x[4]) + dot4i8(b.y, x[5]) + dot4i8(b.z, x[6]) + dot4i8(b.w, x[7]);
     return s * w_scale(row, u * 32u, p.K);
 #elif defined(W_Q4_0)
+    // Low nibbles are elements 0..15, high nibbles 16..31; each element is q - 8, and the
+    // -8 is applied once to the sum of x.
     uvec4 q = WQ4[(wq_off + row * (p.K / 8u)) / 4u + u];
-    // Low nibbles are elements 0..15, high nibbles 16..31; each element is q - 8.
-    vec4 x0 = X4[xb], x1 = X4[xb + 1u], x2 = X4[xb + 2u], x3 = X4[xb + 3u];
-    vec4 x4 = X4[xb + 4u], x5 = X4[xb + 5u], x6 = X4[xb + 6u], x7 = X4[xb + 7u];
     uvec4 l = q & 0x0f0f0f0fu, h = (q >> 4) & 0x0f0f0f0fu;
-    float s = dot(vec4(l.x & 15u, (l.x >> 8) & 15u, (l.x >> 16) & 15u, l.x >> 24), x0) +
-              dot(vec4(l.y & 15u, (l.y >> 8) & 15u, (l.y >> 16) & 15u, l.y >> 24), x1) +
-              dot(vec4(l.z & 15u, (l.z >> 8) & 15u, (l.z >> 16) & 15u, l.z >> 24), x2) +
-              dot(vec4(l.w & 15u, (l.w >> 8) & 15u, (l.w >> 16) & 15u, l.w >> 24), x3) +
-              dot(vec4(h.x & 15u, (h.x >> 8) & 15u, (h.x >> 16) & 15u, h.x >> 24), x4) +
-              dot(vec4(h.y & 15u, (h.y >> 8) & 15u, (h.y >> 16) & 15u, h.y >> 24), x5) +
-              dot(vec4(h.z & 15u, (h.z >> 8) & 15u, (h.z >> 16) & 15u, h.z >> 24), x6) +
-              dot(vec4(h.w & 15u, (h.w >> 8) & 15u, (h.w >> 16) & 15u, h.w >> 24), x7);
-    vec4 xs = (x0 + x1 + x2 + x3) + (x4 + x5 + x6 + x7);
+    float s = dot(nib4(l.x), x[0]) + dot(nib4(l.y), x[1]) + dot(nib4(l.z), x[2]) +
+              dot(nib4(l.w), x[3]) + dot(nib4(h.x), x[4]) + dot(nib4(h.y), x[5]) +
+              dot(nib4(h.z), x[6]) + dot(nib4(h.w), x[7]);
+    vec4 xs = (x[0] + x[1] + x[2] + x[3]) + (x[4] + x[5] + x[6] + x[7]);
     s -= 8.0 * (xs.x + xs.y + xs.z + xs.w);
     return s * w_scale(row, u * 32u, p.K);
 #endif
@@ -74,28 +72,38 @@ float unit_dot(uint row, uint u, uint xb)
 
 void main()
 {
-    uint row = flat_group() * (WG / RT) + TID / RT, lane = TID % RT;
-    bool live = row < p.N;
+    // This invocation's rows: R of them, WG/RT apart; x is loaded once for all R.
+    const uint span = WG / RT;
+    uint first = flat_group() * span * R + TID / RT, lane = TID % RT;
     uint units = p.K / UNIT, xrow4 = p.K / 4u;
-    float acc[NV];
-    [[unroll]] for (uint v = 0; v < NV; v++) acc[v] = 0.0;
-    if (live)
-        for (uint u = lane; u < units; u += RT)
-            [[unroll]] for (uint v = 0; v < NV; v++)
-                acc[v] += unit_dot(row, u, p.x_off4 + v * xrow4 + u * (UNIT / 4u));
-    if (RT > 1) {
-        // Tree-reduce each vector's partial sums within the row's RT lanes.
+    float acc[R][NV];
+    [[unroll]] for (uint r = 0; r < R; r++)
+        [[unroll]] for (uint v = 0; v < NV; v++) acc[r][v] = 0.0;
+    for (uint u = lane; u < units; u += RT) {
         [[unroll]] for (uint v = 0; v < NV; v++) {
-            red_f[TID] = acc[v];
-            barrier();
-            for (uint s = RT / 2u; s > 0u; s >>= 1) {
-                if (lane < s) red_f[TID] += red_f[TID + s];
-                barrier();
-            }
-            acc[v] = red_f[TID];
-            barrier();
+            vec4 x[XU];
+            [[unroll]] for (uint i = 0; i < XU; i++) x[i] = X4[p.x_off4 + v * xrow4 + u * XU + i];
+            // Rows past the end repeat the last row: no branch in the loop, not stored.
+            [[unroll]] for (uint r = 0; r < R; r++)
+                acc[r][v] += unit_dot(min(first + r * span, p.N - 1u), u, x);
         }
     }
-    if (live && lane == 0u)
-        [[unroll]] for (uint v = 0; v < NV; v++) Y[p.y_off + v * p.ldy + p.row0 + row] = acc[v];
+    [[unroll]] for (uint r = 0; r < R; r++) {
+        uint row = first + r * span;
+        [[unroll]] for (uint v = 0; v < NV; v++) {
+            float a = acc[r][v];
+            if (RT > 1) {
+                // Tree-reduce the row's partial sums over its RT lanes.
+                red_f[TID] = a;
+                barrier();
+                for (uint s = RT / 2u; s > 0u; s >>= 1) {
+                    if (lane < s) red_f[TID] += red_f[TID + s];
+                    barrier();
+                }
+                a = red_f[TID];
+                barrier();
+            }
+            if (row < p.N && lane == 0u) Y[p.y_off + v * p.ldy + p.row0 + row] = a;
+        }
+    }
 }
