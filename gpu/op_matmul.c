@@ -95,7 +95,7 @@ int gpu_matmul(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *W, gpu_tensor *x)
         gpu_dispatch_desc d = {.op = "matmul", .binds = b, .n_binds = 4};
         char shader[32];
         if (M <= MATVEC_MAX_VECTORS) {
-            uint32_t rt = ctx->matvec_rt, unit = is_quant(W->type) ? 32 : 8;
+            uint32_t rt = ctx->matvec_rt, unit = is_quant(W->type) ? 32 : 16;
             snprintf(shader, sizeof shader, "matvec_%s", suffix(W->type));
             d.op = "matvec";
             d.n_spec = gpu_spec_base(ctx, d.spec, ctx->wg);

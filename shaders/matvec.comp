@@ -22,9 +22,10 @@ layout(push_constant) uniform P {
 #include "weights.glsl"
 
 #if defined(W_Q8_0) || defined(W_Q4_0)
-const uint UNIT = 32u;
+#define QUANT
+const uint UNIT = 32u;       // one block
 #else
-const uint UNIT = 8u;
+const uint UNIT = 16u;       // two groups of 8; K % 16 == 8 leaves a tail group
 #endif
 const uint XU = UNIT / 4u;   // vec4s of x per unit
 
@@ -35,21 +36,31 @@ float dot4i8(uint q, vec4 x)
 
 vec4 nib4(uint q) { return vec4(q & 15u, (q >> 8) & 15u, (q >> 16) & 15u, q >> 24); }
 
+#ifndef QUANT
+// Weights g*8 .. g*8+7 of `row` dotted with x0, x1.
+float dot8(uint row, uint g, vec4 x0, vec4 x1)
+{
+#if defined(W_F32)
+    uint w = (wq_off + row * p.K) / 4u + g * 2u;
+    return dot(uintBitsToFloat(WQ4[w]), x0) + dot(uintBitsToFloat(WQ4[w + 1u]), x1);
+#elif defined(W_F16)
+    uvec4 q = WQ4[(wq_off + row * (p.K / 2u)) / 4u + g];
+    return dot(vec4(unpackHalf2x16(q.x), unpackHalf2x16(q.y)), x0) +
+           dot(vec4(unpackHalf2x16(q.z), unpackHalf2x16(q.w)), x1);
+#else
+    uvec4 q = WQ4[(wq_off + row * (p.K / 2u)) / 4u + g];
+    uvec4 lo = q << 16, hi = q & 0xffff0000u;
+    return dot(uintBitsToFloat(uvec4(lo.x, hi.x, lo.y, hi.y)), x0) +
+           dot(uintBitsToFloat(uvec4(lo.z, hi.z, lo.w, hi.w)), x1);
+#endif
+}
+#endif
+
 // Dot product of weight unit u of `row` with the matching x values.
 float unit_dot(uint row, uint u, vec4 x[XU])
 {
-#if defined(W_F32)
-    uint w = (wq_off + row * p.K) / 4u + u * 2u;
-    return dot(uintBitsToFloat(WQ4[w]), x[0]) + dot(uintBitsToFloat(WQ4[w + 1u]), x[1]);
-#elif defined(W_F16)
-    uvec4 q = WQ4[(wq_off + row * (p.K / 2u)) / 4u + u];
-    return dot(vec4(unpackHalf2x16(q.x), unpackHalf2x16(q.y)), x[0]) +
-           dot(vec4(unpackHalf2x16(q.z), unpackHalf2x16(q.w)), x[1]);
-#elif defined(W_BF16)
-    uvec4 q = WQ4[(wq_off + row * (p.K / 2u)) / 4u + u];
-    uvec4 lo = q << 16, hi = q & 0xffff0000u;
-    return dot(uintBitsToFloat(uvec4(lo.x, hi.x, lo.y, hi.y)), x[0]) +
-           dot(uintBitsToFloat(uvec4(lo.z, hi.z, lo.w, hi.w)), x[1]);
+#if !defined(QUANT)
+    return dot8(row, 2u * u, x[0], x[1]) + dot8(row, 2u * u + 1u, x[2], x[3]);
 #elif defined(W_Q8_0)
     uint w = (wq_off + row * (p.K / 4u)) / 4u + u * 2u;
     uvec4 a = WQ4[w], b = WQ4[w + 1u];
@@ -88,6 +99,16 @@ void main()
                 acc[r][v] += unit_dot(min(first + r * span, p.N - 1u), u, x);
         }
     }
+#ifndef QUANT
+    if ((p.K % UNIT) != 0u && lane == 0u) {   // the last 8 weights of each row
+        uint g = p.K / 8u - 1u;
+        [[unroll]] for (uint v = 0; v < NV; v++) {
+            vec4 x0 = X4[p.x_off4 + v * xrow4 + 2u * g], x1 = X4[p.x_off4 + v * xrow4 + 2u * g + 1u];
+            [[unroll]] for (uint r = 0; r < R; r++)
+                acc[r][v] += dot8(min(first + r * span, p.N - 1u), g, x0, x1);
+        }
+    }
+#endif
     [[unroll]] for (uint r = 0; r < R; r++) {
         uint row = first + r * span;
         [[unroll]] for (uint v = 0; v < NV; v++) {
