@@ -218,7 +218,9 @@ static int pick_memory(gpu_ctx *ctx)
     int integrated = ctx->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU ||
                      ctx->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
     /* Shared memory is used directly only where it is the device's own memory; on a
-     * discrete GPU the host-visible window is small and slow for the shaders. */
+     * discrete GPU the host-visible window is small and slow for the shaders.
+     * $VKSEEK_FORCE_STAGING=1 takes the discrete-GPU path anywhere (tests use it). */
+    if (env_on("VKSEEK_FORCE_STAGING")) integrated = 0;
     for (uint32_t i = 0; integrated && i < ctx->memprops.memoryTypeCount; i++)
         if ((ctx->memprops.memoryTypes[i].propertyFlags & shared) == shared) {
             ctx->uma = 1;
@@ -416,7 +418,8 @@ void gpu_close(gpu_ctx *ctx)
 {
     if (!ctx) return;
     if (ctx->dev) {
-        vkDeviceWaitIdle(ctx->dev);
+        VkResult r = vkDeviceWaitIdle(ctx->dev);
+        if (r != VK_SUCCESS) fprintf(stderr, "vkseek: vkDeviceWaitIdle failed: %s\n", gpu_vkresult(r));
         if (ctx->profile && ctx->n_prof) gpu_profile_print(ctx);
         gpu_rope_tables_free(ctx);
         gpu_stream_destroy(ctx);

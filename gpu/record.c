@@ -263,9 +263,12 @@ int gpu_sync(gpu_ctx *ctx)
     if (ctx->failed) {
         /* Drop whatever was recorded: the stream restarts clean after an error. */
         if (ctx->recording) {
-            vkEndCommandBuffer(ctx->cmd);
-            vkResetCommandBuffer(ctx->cmd, 0);
             ctx->recording = 0;
+            /* The error already reported is the cause; these only restore the stream. */
+            if (vkEndCommandBuffer(ctx->cmd) != VK_SUCCESS ||
+                vkResetCommandBuffer(ctx->cmd, 0) != VK_SUCCESS)
+                fprintf(stderr, "vkseek: could not reset the command stream after: %s\n",
+                        gpu_errmsg());
         }
         return -1;
     }
