@@ -137,6 +137,24 @@ static int has_device_ext(VkPhysicalDevice pd, const char *name)
     return found;
 }
 
+/* The features vkseek may use, in one chain: f2 -> f11 -> f12. */
+typedef struct {
+    VkPhysicalDeviceFeatures2 f2;
+    VkPhysicalDeviceVulkan11Features f11;
+    VkPhysicalDeviceVulkan12Features f12;
+} features;
+
+static void query_features(VkPhysicalDevice pd, features *f)
+{
+    f->f12 = (VkPhysicalDeviceVulkan12Features){
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+    f->f11 = (VkPhysicalDeviceVulkan11Features){
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES, .pNext = &f->f12};
+    f->f2 = (VkPhysicalDeviceFeatures2){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+                                        .pNext = &f->f11};
+    vkGetPhysicalDeviceFeatures2(pd, &f->f2);
+}
+
 static void describe(VkPhysicalDevice pd, int index, gpu_device_info *d)
 {
     VkPhysicalDeviceSubgroupProperties sg = {
@@ -144,13 +162,8 @@ static void describe(VkPhysicalDevice pd, int index, gpu_device_info *d)
     VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
                                       .pNext = &sg};
     vkGetPhysicalDeviceProperties2(pd, &p2);
-    VkPhysicalDeviceVulkan12Features f12 = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
-    VkPhysicalDeviceVulkan11Features f11 = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES, .pNext = &f12};
-    VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
-                                    .pNext = &f11};
-    vkGetPhysicalDeviceFeatures2(pd, &f2);
+    features f;
+    query_features(pd, &f);
     VkPhysicalDeviceMemoryProperties mp;
     vkGetPhysicalDeviceMemoryProperties(pd, &mp);
 
@@ -164,9 +177,9 @@ static void describe(VkPhysicalDevice pd, int index, gpu_device_info *d)
             mp.memoryHeaps[i].size > d->memory)
             d->memory = mp.memoryHeaps[i].size;
     d->subgroup_size = sg.subgroupSize;
-    d->fp16 = f12.shaderFloat16;
-    d->storage16 = f11.storageBuffer16BitAccess;
-    d->storage8 = f12.storageBuffer8BitAccess;
+    d->fp16 = f.f12.shaderFloat16;
+    d->storage16 = f.f11.storageBuffer16BitAccess;
+    d->storage8 = f.f12.storageBuffer8BitAccess;
     d->int_dot = has_device_ext(pd, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
     d->api_version = p2.properties.apiVersion;
 }
@@ -254,28 +267,23 @@ static int create_device(gpu_ctx *ctx)
         return gpu_fail(ctx, "device '%s' has no compute queue", ctx->info.name);
 
     /* Enable what the shaders may use, where present: 16/8-bit storage and f16 math. */
-    VkPhysicalDeviceVulkan12Features f12 = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
-    VkPhysicalDeviceVulkan11Features f11 = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES, .pNext = &f12};
-    VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
-                                    .pNext = &f11};
-    vkGetPhysicalDeviceFeatures2(ctx->pdev, &f2);
+    features f;
+    query_features(ctx->pdev, &f);
     VkPhysicalDeviceVulkan12Features e12 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
-        .shaderFloat16 = f12.shaderFloat16,
-        .shaderInt8 = f12.shaderInt8,
-        .storageBuffer8BitAccess = f12.storageBuffer8BitAccess,
+        .shaderFloat16 = f.f12.shaderFloat16,
+        .shaderInt8 = f.f12.shaderInt8,
+        .storageBuffer8BitAccess = f.f12.storageBuffer8BitAccess,
     };
     VkPhysicalDeviceVulkan11Features e11 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
         .pNext = &e12,
-        .storageBuffer16BitAccess = f11.storageBuffer16BitAccess,
+        .storageBuffer16BitAccess = f.f11.storageBuffer16BitAccess,
     };
     VkPhysicalDeviceFeatures2 e2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
                                     .pNext = &e11};
-    e2.features.shaderInt16 = f2.features.shaderInt16;
-    e2.features.shaderInt64 = f2.features.shaderInt64;
+    e2.features.shaderInt16 = f.f2.features.shaderInt16;
+    e2.features.shaderInt64 = f.f2.features.shaderInt64;
 
     float prio = 1.0f;
     VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,

@@ -1,16 +1,22 @@
 /* op_norm.c: RMSNorm and LayerNorm over rows, GroupNorm over NCHW channel groups. */
 #include "internal.h"
 
+/* x and y: contiguous f32 of one shape; w and b (may be NULL): f32. */
+static int check_io(gpu_ctx *ctx, const char *op, gpu_tensor *y, gpu_tensor *x, gpu_tensor *w,
+                    gpu_tensor *b)
+{
+    if (ctx->failed) return -1;
+    return gpu_check_type(ctx, op, x, GPU_F32) || gpu_check_type(ctx, op, y, GPU_F32) ||
+           gpu_check_type(ctx, op, w, GPU_F32) || (b && gpu_check_type(ctx, op, b, GPU_F32)) ||
+           gpu_check_contiguous(ctx, op, x) || gpu_check_same_shape(ctx, op, y, x) ||
+           gpu_check_contiguous(ctx, op, y);
+}
+
 static int row_norm(gpu_ctx *ctx, const char *op, gpu_tensor *y, gpu_tensor *x, gpu_tensor *w,
                     gpu_tensor *b, float eps)
 {
-    if (ctx->failed) return -1;
     char sx[160], sw[160];
-    if (gpu_check_type(ctx, op, x, GPU_F32) || gpu_check_type(ctx, op, y, GPU_F32) ||
-        gpu_check_type(ctx, op, w, GPU_F32) || (b && gpu_check_type(ctx, op, b, GPU_F32)) ||
-        gpu_check_contiguous(ctx, op, x) || gpu_check_same_shape(ctx, op, y, x) ||
-        gpu_check_contiguous(ctx, op, y))
-        return -1;
+    if (check_io(ctx, op, y, x, w, b)) return -1;
     if (gpu_nelem(w) != x->ne[0] || (b && gpu_nelem(b) != x->ne[0]))
         return gpu_fail(ctx, "%s: weight %s does not match rows of %s", op,
                         gpu_shape_str(b && gpu_nelem(b) != x->ne[0] ? b : w, sw, sizeof sw),
@@ -44,14 +50,8 @@ int gpu_layernorm(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *x, gpu_tensor *w, gpu
 int gpu_groupnorm(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *x, gpu_tensor *w, gpu_tensor *b,
                   int groups, float eps)
 {
-    if (ctx->failed) return -1;
-    const char *op = "groupnorm";
     char sx[160], sw[160];
-    if (gpu_check_type(ctx, op, x, GPU_F32) || gpu_check_type(ctx, op, y, GPU_F32) ||
-        gpu_check_type(ctx, op, w, GPU_F32) || (b && gpu_check_type(ctx, op, b, GPU_F32)) ||
-        gpu_check_contiguous(ctx, op, x) || gpu_check_same_shape(ctx, op, y, x) ||
-        gpu_check_contiguous(ctx, op, y))
-        return -1;
+    if (check_io(ctx, "groupnorm", y, x, w, b)) return -1;
     int64_t hw = x->ne[0] * x->ne[1], C = x->ne[2], B = x->ne[3];
     if (groups < 1 || C % groups || gpu_nelem(w) != C || (b && gpu_nelem(b) != C))
         return gpu_fail(ctx, "groupnorm: %d groups, weight %s, input %s do not fit", groups,

@@ -359,19 +359,13 @@ int gpu_bind_tensor(gpu_ctx *ctx, gpu_bind *b, const gpu_tensor *t, int write,
                        (t->ne[3] - 1) * t->nb[3];
         span = (uint64_t)(last + 1) * esz;
     }
-    uint64_t base = t->offset & ~(ctx->align - 1);
-    if (!elem_off && base != t->offset)
-        return gpu_fail(ctx, "tensor '%s': a view at byte %llu where this op needs an aligned "
-                             "start", t->name, (unsigned long long)t->offset);
-    if (elem_off) *elem_off = (uint32_t)((t->offset - base) / esz);
-    b->mem = t->mem;
-    b->off = base;
-    b->size = (t->offset - base + span + 3) & ~(uint64_t)3;
-    if (b->off + b->size > t->mem->size) b->size = t->mem->size - b->off;
-    b->write = write;
-    if (b->size > ctx->max_range)
-        return gpu_fail(ctx, "tensor '%s': %.1f MiB in one binding exceeds the device's %.0f "
-                             "MiB limit", t->name, b->size / 1048576.0, ctx->max_range / 1048576.0);
+    /* A 16-bit view may start mid-word: bind from the word and count the extra element. */
+    uint64_t start = t->offset & ~(uint64_t)3, extra = (t->offset - start) / esz;
+    uint32_t words;
+    if (gpu_bind_bytes(ctx, b, t, start, span + (t->offset - start), write,
+                       elem_off ? &words : NULL))
+        return -1;
+    if (elem_off) *elem_off = words * (uint32_t)(4 / esz) + (uint32_t)extra;
     return 0;
 }
 
