@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "bench/bench.h"
 #include "cli/cli.h"
 #include "gpu/gpu.h"
 
@@ -81,12 +82,11 @@ static int rec_copy(gpu_ctx *ctx, void *arg)
     return gpu_copy_bytes(ctx, c->dst, c->src);
 }
 
-int cmd_bench(int argc, char **argv)
+int bench_ops(int argc, char **argv)
 {
     int dev = cli_device_arg(&argc, argv);
     if (dev == -2) return cli_error("--device needs a device index");
-    if (argc < 2 || strcmp(argv[1], "ops") != 0)
-        return cli_error("bench: say what to measure: 'vkseek bench ops'");
+    if (argc > 1) return cli_error("bench ops: unexpected argument '%s'", argv[1]);
     gpu_ctx *ctx = gpu_open(dev);
     if (!ctx) return cli_error("%s", gpu_errmsg());
     float *w = NULL, *xv = NULL;

@@ -1,0 +1,8 @@
+/* bench.h: benchmark programs run by `vkseek bench WHAT`. Each takes the arguments after
+ * WHAT (argv[0] is WHAT) and returns the exit code. */
+#ifndef VKSEEK_BENCH_H
+#define VKSEEK_BENCH_H
+
+int bench_ops(int argc, char **argv);
+
+#endif

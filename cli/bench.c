@@ -1,0 +1,10 @@
+/* bench.c: `vkseek bench WHAT`: dispatches to the benchmarks in bench/. */
+#include <string.h>
+#include "bench/bench.h"
+#include "cli/cli.h"
+
+int cmd_bench(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "ops") == 0) return bench_ops(argc - 1, argv + 1);
+    return cli_error("bench: say what to measure: 'vkseek bench ops'");
+}
