@@ -83,6 +83,10 @@ int gpu_is_contiguous(const gpu_tensor *t);
 /* Copies host data into t, converting from src_type (F32, F16, BF16 or I32) to t's type;
  * quantises for Q8_0/Q4_0. src holds gpu_nelem(t) elements in row-major order. */
 int gpu_upload(gpu_ctx *ctx, gpu_tensor *t, const void *src, gpu_type src_type);
+/* The same for rows [r0, r1) of t (rows of ne[0] elements); src holds just those rows.
+ * Lets a loader stream a tensor through a small buffer. */
+int gpu_upload_rows(gpu_ctx *ctx, gpu_tensor *t, int64_t r0, int64_t r1, const void *src,
+                    gpu_type src_type);
 /* Runs pending work, then copies t back: raw bytes in t's own layout (gpu_read)
  * or converted to f32 (gpu_read_f32; I32 converts too). t must be contiguous. */
 int gpu_read(gpu_ctx *ctx, const gpu_tensor *t, void *dst);

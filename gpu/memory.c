@@ -199,7 +199,8 @@ static uint64_t qrow_bytes(const gpu_tensor *t)
                              : gpu_type_bytes(t->type, 1, t->ne[0]);
 }
 
-int gpu_upload(gpu_ctx *ctx, gpu_tensor *t, const void *src, gpu_type src_type)
+int gpu_upload_rows(gpu_ctx *ctx, gpu_tensor *t, int64_t r0, int64_t r1, const void *src,
+                    gpu_type src_type)
 {
     if (ctx->failed) return -1;
     if (t->is_view || !gpu_is_contiguous(t))
@@ -212,32 +213,41 @@ int gpu_upload(gpu_ctx *ctx, gpu_tensor *t, const void *src, gpu_type src_type)
         return gpu_fail(ctx, "upload to '%s': %s data into a %s tensor", t->name,
                         gpu_type_name(src_type), gpu_type_name(t->type));
     int64_t rows = gpu_nelem(t) / t->ne[0], cols = t->ne[0];
+    if (r0 < 0 || r1 > rows || r0 > r1)
+        return gpu_fail(ctx, "upload to '%s': rows [%lld, %lld) outside its %lld rows", t->name,
+                        (long long)r0, (long long)r1, (long long)rows);
     uint64_t qrow = qrow_bytes(t), srow = is_quant(t->type) ? (uint64_t)cols / GPU_QBLOCK * 2 : 0;
     uint64_t soff = is_quant(t->type) ? gpu_qscale_offset(t->type, rows, cols) : 0;
     if (ctx->uma) {
         /* Earlier work may still read this tensor. */
         if (ctx->recording && gpu_sync(ctx)) return -1;
-        gpu_convert_rows(t->type, t->mem->map + t->offset, t->mem->map + t->offset + soff, src,
-                         src_type, cols, 0, rows);
+        uint8_t *base = t->mem->map + t->offset;
+        gpu_convert_rows(t->type, base + (uint64_t)r0 * qrow, base + soff + (uint64_t)r0 * srow,
+                         src, src_type, cols, 0, r1 - r0);
         return 0;
     }
     if (ensure_staging(ctx)) return -1;
     int64_t chunk = (int64_t)(STAGING_BYTES / (qrow + srow));
     if (chunk < 1)
         return gpu_fail(ctx, "upload to '%s': a row exceeds the staging buffer", t->name);
-    for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
-        int64_t r1 = r0 + chunk < rows ? r0 + chunk : rows;
-        uint64_t nq = (uint64_t)(r1 - r0) * qrow;
+    for (int64_t a = r0; a < r1; a += chunk) {
+        int64_t b = a + chunk < r1 ? a + chunk : r1;
+        uint64_t nq = (uint64_t)(b - a) * qrow;
         if (gpu_sync(ctx)) return -1; /* the staging buffer is free again */
         gpu_convert_rows(t->type, ctx->staging->map, ctx->staging->map + nq, src, src_type,
-                         cols, r0, r1);
-        if (gpu_record_copy(ctx, t->mem, t->offset + (uint64_t)r0 * qrow, ctx->staging, 0, nq))
+                         cols, a - r0, b - r0);
+        if (gpu_record_copy(ctx, t->mem, t->offset + (uint64_t)a * qrow, ctx->staging, 0, nq))
             return -1;
-        if (srow && gpu_record_copy(ctx, t->mem, t->offset + soff + (uint64_t)r0 * srow,
-                                    ctx->staging, nq, (uint64_t)(r1 - r0) * srow))
+        if (srow && gpu_record_copy(ctx, t->mem, t->offset + soff + (uint64_t)a * srow,
+                                    ctx->staging, nq, (uint64_t)(b - a) * srow))
             return -1;
     }
     return gpu_sync(ctx);
+}
+
+int gpu_upload(gpu_ctx *ctx, gpu_tensor *t, const void *src, gpu_type src_type)
+{
+    return gpu_upload_rows(ctx, t, 0, gpu_nelem(t) / t->ne[0], src, src_type);
 }
 
 int gpu_read(gpu_ctx *ctx, const gpu_tensor *t, void *dst)
