@@ -11,6 +11,7 @@ static const char usage[] =
     "commands:\n"
     "  devices              list the Vulkan devices (the one used is marked *)\n"
     "  bench ops            memory bandwidth, matrix-vector and matrix-matrix rates\n"
+    "  inspect DIR [--quant Q]  a checkpoint's architecture, size and device memory\n"
     "\n"
     "options:\n"
     "  --device N           use Vulkan device N (also $VKSEEK_DEVICE); default: the first\n"
@@ -53,5 +54,6 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "devices") == 0) return cmd_devices(argc - 1, argv + 1);
     if (strcmp(argv[1], "bench") == 0) return cmd_bench(argc - 1, argv + 1);
+    if (strcmp(argv[1], "inspect") == 0) return cmd_inspect(argc - 1, argv + 1);
     return cli_error("unknown command '%s' (see 'vkseek --help')", argv[1]);
 }

@@ -174,7 +174,9 @@ static void parse_lm(ctx_t *c, const cJSON *o, lm_config *m)
     parse_rope_scaling(c, o, m);
     if (m->arch == LM_DEEPSEEK_V2 || m->arch == LM_DEEPSEEK_V3) {
         int v3 = m->arch == LM_DEEPSEEK_V3;
-        m->q_lora_rank = get_int(c, o, "q_lora_rank", 1536, 0, 1 << 20);
+        /* an explicit null means no q compression (V2-Lite), absence the class default */
+        const cJSON *ql = cJSON_GetObjectItemCaseSensitive(o, "q_lora_rank");
+        m->q_lora_rank = cJSON_IsNull(ql) ? 0 : get_int(c, o, "q_lora_rank", 1536, 0, 1 << 20);
         m->kv_lora_rank = get_int(c, o, "kv_lora_rank", 512, 1, 1 << 20);
         m->qk_nope_head_dim = get_int(c, o, "qk_nope_head_dim", 128, 0, 4096);
         m->qk_rope_head_dim = get_int(c, o, "qk_rope_head_dim", 64, 2, 4096);

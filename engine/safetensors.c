@@ -98,7 +98,9 @@ int st_open(const char *path, safetensors **out, char *err, size_t errlen)
             if (get_u64(x, &v) || v > (1ull << 40))
                 FAIL("%s: tensor '%s' has a bad shape entry", path, e->string);
             t->shape[i] = (int64_t)v;
-            count = v && count > (1ull << 50) / v ? (1ull << 62) : count * v;
+            if (v && count > (1ull << 50) / v)
+                FAIL("%s: tensor '%s' has a shape too large for any file", path, e->string);
+            count *= v;
         }
         int64_t stride = 1;
         for (int k = t->n_dims - 1; k >= 0; k--) {
@@ -112,7 +114,7 @@ int st_open(const char *path, safetensors **out, char *err, size_t errlen)
             FAIL("%s: tensor '%s' data range [%llu, %llu) ends past the data (%llu bytes)", path,
                  e->string, (unsigned long long)b, (unsigned long long)en,
                  (unsigned long long)data_size);
-        if (count >= (1ull << 62) || count * tf_dtype_size(t->dtype) != en - b)
+        if (count * tf_dtype_size(t->dtype) != en - b)
             FAIL("%s: tensor '%s' is %s of %llu elements but its data range holds %llu bytes",
                  path, e->string, tf_dtype_name(t->dtype), (unsigned long long)count,
                  (unsigned long long)(en - b));

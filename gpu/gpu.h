@@ -26,6 +26,12 @@ int gpu_type_from_name(const char *name, gpu_type *out); /* 0 ok, -1 unknown */
 /* Bytes for a row-major [rows][cols] array of this type (quantised: cols % 32 == 0). */
 uint64_t gpu_type_bytes(gpu_type t, int64_t rows, int64_t cols);
 
+/* Host-side scalar conversions (round to nearest even). */
+float gpu_f16_to_f32(uint16_t h);
+uint16_t gpu_f32_to_f16(float f);
+float gpu_bf16_to_f32(uint16_t h);
+uint16_t gpu_f32_to_bf16(float f);
+
 /* Thread-local message of the last failure ("what: why"). */
 const char *gpu_errmsg(void);
 

@@ -134,10 +134,6 @@ int gpu_spec_base(const gpu_ctx *ctx, uint32_t *spec, uint32_t wg);
  * the converted elements and s is unused. */
 void gpu_convert_rows(gpu_type dst, void *q, void *s, const void *src, gpu_type src_type,
                       int64_t cols, int64_t r0, int64_t r1);
-float gpu_f16_to_f32(uint16_t h);
-uint16_t gpu_f32_to_f16(float f);
-float gpu_bf16_to_f32(uint16_t h);
-uint16_t gpu_f32_to_bf16(float f);
 
 /* A binding: a byte range of an allocation, read or written by a dispatch. */
 typedef struct {

@@ -1,0 +1,94 @@
+/* inspect.c: `vkseek inspect DIR [--quant Q]`: what a checkpoint is and what it will take. */
+#include <stdio.h>
+#include <string.h>
+#include "cli/cli.h"
+#include "engine/checkpoint.h"
+#include "engine/config.h"
+#include "engine/loader.h"
+
+/* "1.23 GB", "456.7 MB", "12.0 kB", "100 B" */
+static const char *size_str(uint64_t b, char *buf, size_t n)
+{
+    if (b >= 1000000000ull) snprintf(buf, n, "%.2f GB", b / 1e9);
+    else if (b >= 1000000) snprintf(buf, n, "%.1f MB", b / 1e6);
+    else if (b >= 1000) snprintf(buf, n, "%.1f kB", b / 1e3);
+    else snprintf(buf, n, "%llu B", (unsigned long long)b);
+    return buf;
+}
+
+static void print_lm(const lm_config *m)
+{
+    printf("language model: %s, %d layers, width %d, %d heads", lm_arch_name(m->arch),
+           m->n_layers, m->hidden_size, m->n_heads);
+    if (m->arch == LM_DEEPSEEK_V2 || m->arch == LM_DEEPSEEK_V3)
+        printf(" (MLA: q_lora %d, kv_lora %d, rope %d)", m->q_lora_rank, m->kv_lora_rank,
+               m->qk_rope_head_dim);
+    else if (m->n_kv_heads != m->n_heads)
+        printf(" (%d key/value heads)", m->n_kv_heads);
+    printf(", vocabulary %d\n", m->vocab_size);
+    if (m->n_routed_experts)
+        printf("experts: %d routed (%d per token), %d shared, first %d layers dense\n",
+               m->n_routed_experts, m->n_experts_per_tok, m->n_shared_experts,
+               m->first_k_dense_replace);
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+    const char *dir = NULL, *qname = "keep";
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quant") == 0 && i + 1 < argc) qname = argv[++i];
+        else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) dir = argv[++i];
+        else if (argv[i][0] == '-') return cli_error("inspect: unknown option '%s'", argv[i]);
+        else if (!dir) dir = argv[i];
+        else return cli_error("inspect: unexpected argument '%s'", argv[i]);
+    }
+    if (!dir) return cli_error("inspect: which checkpoint directory? (vkseek inspect DIR)");
+    int quant;
+    if (quant_from_name(qname, &quant))
+        return cli_error("--quant '%s': use f16, bf16, q8_0, q4_0 or keep", qname);
+    char err[512];
+    model_config cfg;
+    if (config_load(dir, &cfg, err, sizeof err)) return cli_error("%s", err);
+    checkpoint *ck;
+    if (ckpt_open(dir, &ck, err, sizeof err)) return cli_error("%s", err);
+
+    printf("checkpoint: %s (%d tensors in %d file%s)\n", dir, ckpt_count(ck), ckpt_shards(ck),
+           ckpt_shards(ck) == 1 ? "" : "s");
+    if (cfg.is_janus)
+        printf("janus: vision %dpx/%d, %d layers x %d; image tokens %d of dim %d; VQ ch %d\n",
+               cfg.vision.image_size, cfg.vision.patch_size, cfg.vision.layers,
+               cfg.vision.width, cfg.vq.codebook_size, cfg.vq.embed_dim, cfg.vq.ch);
+    print_lm(&cfg.lm);
+
+    uint64_t params = 0, file_bytes[TF_DTYPE_COUNT] = {0}, dev_bytes[GPU_TYPE_COUNT] = {0};
+    int file_count[TF_DTYPE_COUNT] = {0}, dev_count[GPU_TYPE_COUNT] = {0};
+    for (int i = 0; i < ckpt_count(ck); i++) {
+        const tf_tensor *t = ckpt_tensor(ck, i);
+        file_bytes[t->dtype] += t->nbytes;
+        file_count[t->dtype]++;
+        if (strstr(t->name, "_scale_inv")) continue; /* folded into their FP8 weights */
+        params += (uint64_t)tf_nelem(t);
+        gpu_type g = load_format(t, quant);
+        dev_bytes[g] += load_device_bytes(t, quant);
+        dev_count[g]++;
+    }
+    char sz[32];
+    if (params >= 1000000000ull) printf("parameters: %.3f B\n", params / 1e9);
+    else printf("parameters: %.3f M\n", params / 1e6);
+    printf("in the files:");
+    for (int d = 0; d < TF_DTYPE_COUNT; d++)
+        if (file_count[d])
+            printf("  %s %s (%d)", tf_dtype_name((tf_dtype)d), size_str(file_bytes[d], sz, sizeof sz),
+                   file_count[d]);
+    uint64_t total = 0;
+    printf("\non the device (--quant %s):", qname);
+    for (int g = 0; g < GPU_TYPE_COUNT; g++)
+        if (dev_count[g]) {
+            printf("  %s %s (%d)", gpu_type_name((gpu_type)g), size_str(dev_bytes[g], sz, sizeof sz),
+                   dev_count[g]);
+            total += dev_bytes[g];
+        }
+    printf("\nweights need %s of device memory\n", size_str(total, sz, sizeof sz));
+    ckpt_close(ck);
+    return 0;
+}
