@@ -74,7 +74,13 @@ static int has_layer(const char *name)
 static int create_instance(gpu_ctx *ctx, VkInstance *out, int validate)
 {
     static const char *layer = "VK_LAYER_KHRONOS_validation";
-    const char *ext = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+    const char *ext[] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME};
+    /* Synchronization validation too: lavapipe runs dispatches serially, so a missing
+     * barrier can only be caught here. */
+    VkValidationFeatureEnableEXT enables[] = {VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT};
+    VkValidationFeaturesEXT features = {.sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
+                                        .enabledValidationFeatureCount = 1,
+                                        .pEnabledValidationFeatures = enables};
     if (validate && !has_layer(layer))
         return gpu_fail(ctx, "VKSEEK_VALIDATE=1 but %s is not installed "
                              "(Debian package vulkan-validationlayers)", layer);
@@ -85,11 +91,12 @@ static int create_instance(gpu_ctx *ctx, VkInstance *out, int validate)
     };
     VkInstanceCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+        .pNext = validate ? &features : NULL,
         .pApplicationInfo = &app,
         .enabledLayerCount = validate ? 1 : 0,
         .ppEnabledLayerNames = validate ? &layer : NULL,
-        .enabledExtensionCount = validate ? 1 : 0,
-        .ppEnabledExtensionNames = validate ? &ext : NULL,
+        .enabledExtensionCount = validate ? 2 : 0,
+        .ppEnabledExtensionNames = validate ? ext : NULL,
     };
     VkResult r = vkCreateInstance(&ci, NULL, out);
     if (r == VK_ERROR_INCOMPATIBLE_DRIVER)

@@ -126,7 +126,7 @@ int gpu_scratch(gpu_ctx *ctx, int64_t n, gpu_tensor *out);
 void gpu_scratch_reclaim(gpu_ctx *ctx);
 void gpu_rope_tables_free(gpu_ctx *ctx);
 
-/* spec[0] = workgroup size wg, spec[1] = subgroup arithmetic; returns 2 (entries used). */
+/* spec[0] = workgroup size wg; returns the entries used (ops append theirs after). */
 int gpu_spec_base(const gpu_ctx *ctx, uint32_t *spec, uint32_t wg);
 
 /* Host-side conversion of rows [r0, r1) of a [rows][cols] array into device layout.
@@ -151,8 +151,9 @@ int gpu_bind_tensor(gpu_ctx *ctx, gpu_bind *b, const gpu_tensor *t, int write,
 int gpu_bind_bytes(gpu_ctx *ctx, gpu_bind *b, const gpu_tensor *t, uint64_t off, uint64_t size,
                    int write, uint32_t *word_off);
 
-/* Records one compute dispatch. spec[0] is the workgroup size (local_size_x_id = 0), spec[1]
- * whether subgroup arithmetic may be used; ops append their own. Barriers are inserted here
+/* Records one compute dispatch. spec[i] is specialisation constant i: spec[0] the workgroup
+ * size (local_size_x_id = 0), then the op's own. Where the device has subgroup arithmetic,
+ * the shader's SHADER_sg variant is used when one exists. Barriers are inserted here
  * and only here, from the bindings' read/write ranges. loop_iters is the most loop
  * iterations any one invocation will run; it must stay under lavapipe's cap. */
 typedef struct {

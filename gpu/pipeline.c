@@ -78,7 +78,10 @@ gpu_pipeline *gpu_pipeline_get(gpu_ctx *ctx, const char *shader, const uint32_t 
             return p;
         }
     }
-    const gpu_shader_code *code = find_shader(shader);
+    char sg[64];
+    snprintf(sg, sizeof sg, "%s_sg", shader);
+    const gpu_shader_code *code = ctx->subgroup_arith ? find_shader(sg) : NULL;
+    if (!code) code = find_shader(shader);
     if (!code) {
         gpu_fail(ctx, "shader '%s' is not built into this binary", shader);
         return NULL;

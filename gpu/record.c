@@ -423,7 +423,7 @@ void gpu_clear_error(gpu_ctx *ctx)
 
 int gpu_spec_base(const gpu_ctx *ctx, uint32_t *spec, uint32_t wg)
 {
+    (void)ctx;
     spec[0] = wg;
-    spec[1] = (uint32_t)ctx->subgroup_arith;
-    return 2;
+    return 1;
 }

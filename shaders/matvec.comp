@@ -5,9 +5,9 @@
 // it loads serves R weights (on lavapipe x loads are per-lane gathers like the weights).
 // Weights are read in units: 8 elements for float types, one 32-element block when quantised.
 #include "common.glsl"
-layout(constant_id = 2) const uint RT = 1;
-layout(constant_id = 3) const uint NV = 1;
-layout(constant_id = 4) const uint R = 1;   // rows per invocation
+layout(constant_id = 1) const uint RT = 1;
+layout(constant_id = 2) const uint NV = 1;
+layout(constant_id = 3) const uint R = 1;   // rows per invocation
 
 layout(binding = 0) readonly buffer WQb { uint WQ[]; };
 layout(binding = 0) readonly buffer WQ4b { uvec4 WQ4[]; };
