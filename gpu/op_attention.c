@@ -3,9 +3,14 @@
  * the online-softmax rule. Grouped-query heads read their shared K/V head; V may be a
  * strided view of K (MLA's absorbed form: K 576 wide, V its first 512). */
 #include <stdio.h>
+#include <stdlib.h>
 #include "internal.h"
 
-#define ATTN_MAX_DK 576   /* attention.comp's shared query buffer */
+#define ATTN_MAX_DK 576            /* attention.comp's shared query buffer */
+#define ATTN_MAX_DPT 16            /* output dims per invocation */
+#define ATTN_MAX_CHUNKS 32         /* cache chunks per query row, for parallelism */
+#define ATTN_TARGET_GROUPS 4096    /* workgroups worth splitting the cache for */
+#define ATTN_SCRATCH_BYTES (32u << 20) /* chunk partials per pass */
 
 int gpu_attention(gpu_ctx *ctx, gpu_tensor *out, gpu_tensor *q, gpu_tensor *k, gpu_tensor *v,
                   int n_kv, int pos0, float scale, int causal)
@@ -28,46 +33,83 @@ int gpu_attention(gpu_ctx *ctx, gpu_tensor *out, gpu_tensor *q, gpu_tensor *k, g
         return gpu_fail(ctx, "attention: shapes do not fit (n_kv %d): q %s, k %s, v %s, out %s",
                         n_kv, gpu_shape_str(q, sq, sizeof sq), gpu_shape_str(k, sk, sizeof sk),
                         gpu_shape_str(v, sv, sizeof sv), gpu_shape_str(out, so, sizeof so));
-    uint32_t wg = ctx->wg, n_chunks = gpu_div_up((uint64_t)n_kv, wg);
-    uint64_t rows = (uint64_t)H * T * S;
-    gpu_tensor part, ml;
-    if (gpu_scratch(ctx, (int64_t)(n_chunks * rows * dv), &part) ||
-        gpu_scratch(ctx, (int64_t)(n_chunks * rows * 2), &ml))
-        return -1;
+    uint32_t wg = ctx->wg, dpt = gpu_div_up((uint64_t)dv, wg);
+    if (dpt > ATTN_MAX_DPT)
+        return gpu_fail(ctx, "attention: value width %lld exceeds %d per workgroup of %u",
+                        (long long)dv, ATTN_MAX_DPT, wg);
+    /* Chunks of the cache per query row: enough for parallelism when there are few rows
+     * (decode), and enough that no invocation loops past lavapipe's cap. */
+    uint64_t rows_all = (uint64_t)H * T * S, n_tiles = gpu_div_up((uint64_t)n_kv, wg);
+    uint64_t tile_cost = (uint64_t)dk + (uint64_t)dpt * wg + 32;
+    uint64_t max_tiles = ctx->is_lavapipe ? (GPU_LAVAPIPE_LOOP_CAP - 2048) / tile_cost : n_tiles;
+    uint64_t n_chunks = gpu_div_up(ATTN_TARGET_GROUPS, rows_all);
+    if (n_chunks > ATTN_MAX_CHUNKS) n_chunks = ATTN_MAX_CHUNKS;
+    if (n_chunks * max_tiles < n_tiles) n_chunks = gpu_div_up(n_tiles, max_tiles);
+    if (n_chunks > n_tiles) n_chunks = n_tiles;
+    uint32_t tiles_per_chunk = gpu_div_up(n_tiles, n_chunks);
+    n_chunks = gpu_div_up(n_tiles, tiles_per_chunk);
+    /* Tokens per pass, so the chunk partials stay within a fixed scratch budget
+     * ($VKSEEK_ATTN_SCRATCH overrides it, for tests). */
+    uint64_t budget = ATTN_SCRATCH_BYTES;
+    const char *e = getenv("VKSEEK_ATTN_SCRATCH");
+    if (e && atoll(e) > 0) budget = (uint64_t)atoll(e);
+    uint64_t per_tok = n_chunks > 1 ? n_chunks * H * S * (uint64_t)(dv + 2) * 4 : 0;
+    int64_t blk = per_tok ? (int64_t)(budget / per_tok) : T;
+    if (blk < 1) blk = 1;
+    if (blk > T) blk = T;
+    if (blk * S > 65535) blk = 65535 / S;
+
     uint32_t q_off, k_off, v_off;
-    gpu_bind b[5];
+    gpu_bind b[5], m[3];
     if (gpu_bind_tensor(ctx, &b[0], q, 0, &q_off) || gpu_bind_tensor(ctx, &b[1], k, 0, &k_off) ||
-        gpu_bind_tensor(ctx, &b[2], v, 0, &v_off) || gpu_bind_tensor(ctx, &b[3], &part, 1, NULL) ||
-        gpu_bind_tensor(ctx, &b[4], &ml, 1, NULL))
+        gpu_bind_tensor(ctx, &b[2], v, 0, &v_off))
         return -1;
-    struct {
-        uint32_t dk, dv, n_head, n_tok, group, n_kv, pos0, causal;
-        uint32_t k_off, k_nb1, k_nb2, k_nb3, v_off, v_nb1, v_nb2, v_nb3;
-        uint32_t q_off, n_seq;
-        float scale;
-    } pc = {(uint32_t)dk, (uint32_t)dv, (uint32_t)H, (uint32_t)T, (uint32_t)(H / Hkv),
-            (uint32_t)n_kv, (uint32_t)pos0, causal != 0,
-            k_off, (uint32_t)k->nb[1], (uint32_t)k->nb[2], (uint32_t)k->nb[3],
-            v_off, (uint32_t)v->nb[1], (uint32_t)v->nb[2], (uint32_t)v->nb[3],
-            q_off, (uint32_t)S, scale};
+    gpu_tensor part, ml;
+    if (n_chunks > 1) {
+        if (gpu_scratch(ctx, (int64_t)(n_chunks * H * blk * S * dv), &part) ||
+            gpu_scratch(ctx, (int64_t)(n_chunks * H * blk * S * 2), &ml) ||
+            gpu_bind_tensor(ctx, &b[3], &part, 1, NULL) || gpu_bind_tensor(ctx, &b[4], &ml, 1, NULL))
+            return -1;
+        m[0] = b[3], m[1] = b[4];
+        m[0].write = m[1].write = 0;
+        if (gpu_bind_tensor(ctx, &m[2], out, 1, NULL)) return -1;
+    } else {
+        if (gpu_bind_tensor(ctx, &b[3], out, 1, NULL)) return -1;
+        b[4] = b[3]; /* unused in direct mode */
+    }
     char shader[24];
     snprintf(shader, sizeof shader, "attention_%s", k->type == GPU_F16 ? "f16" : "f32");
-    gpu_dispatch_desc d = {.op = op, .shader = shader, .binds = b, .n_binds = 5, .push = &pc,
-                           .push_size = sizeof pc};
-    d.n_spec = gpu_spec_base(ctx, d.spec, wg);
-    d.groups[0] = n_chunks, d.groups[1] = (uint32_t)H, d.groups[2] = (uint32_t)(T * S);
-    d.loop_iters = (uint64_t)dk / wg + 1 + (uint64_t)dk + ((uint64_t)dv / wg + 1) * wg + 64;
-    if (gpu_dispatch(ctx, &d)) return -1;
-
-    gpu_bind m[3];
-    b[3].write = b[4].write = 0;
-    m[0] = b[3], m[1] = b[4];
-    if (gpu_bind_tensor(ctx, &m[2], out, 1, NULL)) return -1;
-    struct { uint32_t dv, rows, n_chunks; } mc = {(uint32_t)dv, (uint32_t)rows, n_chunks};
-    gpu_dispatch_desc md = {.op = "attention_merge", .shader = "attention_merge", .binds = m,
-                            .n_binds = 3, .push = &mc, .push_size = sizeof mc};
-    md.n_spec = gpu_spec_base(ctx, md.spec, wg);
-    gpu_grid(ctx, rows, md.groups);
-    md.loop_iters = 2 * (uint64_t)n_chunks + ((uint64_t)dv / wg + 1) * n_chunks + 8;
-    return gpu_dispatch(ctx, &md);
+    for (int64_t t0 = 0; t0 < T; t0 += blk) {
+        int64_t nt = T - t0 < blk ? T - t0 : blk;
+        struct {
+            uint32_t dk, dv, n_head, n_tok, group, n_kv, pos0, causal;
+            uint32_t k_off, k_nb1, k_nb2, k_nb3, v_off, v_nb1, v_nb2, v_nb3;
+            uint32_t q_off, t0, n_tok_blk, tiles_per_chunk, direct;
+            float scale;
+        } pc = {(uint32_t)dk, (uint32_t)dv, (uint32_t)H, (uint32_t)T, (uint32_t)(H / Hkv),
+                (uint32_t)n_kv, (uint32_t)pos0, causal != 0,
+                k_off, (uint32_t)k->nb[1], (uint32_t)k->nb[2], (uint32_t)k->nb[3],
+                v_off, (uint32_t)v->nb[1], (uint32_t)v->nb[2], (uint32_t)v->nb[3],
+                q_off, (uint32_t)t0, (uint32_t)nt, tiles_per_chunk, n_chunks == 1, scale};
+        gpu_dispatch_desc d = {.op = op, .shader = shader, .binds = b, .n_binds = 5, .push = &pc,
+                               .push_size = sizeof pc};
+        d.n_spec = gpu_spec_base(ctx, d.spec, wg);
+        d.spec[d.n_spec++] = dpt;
+        d.groups[0] = (uint32_t)n_chunks, d.groups[1] = (uint32_t)H;
+        d.groups[2] = (uint32_t)(nt * S);
+        d.loop_iters = tiles_per_chunk * tile_cost + (uint64_t)dk / wg + 16;
+        if (gpu_dispatch(ctx, &d)) return -1;
+        if (n_chunks == 1) continue;
+        uint64_t rows = (uint64_t)H * nt * S;
+        struct { uint32_t dv, rows, n_chunks, n_head, n_tok, t0, n_tok_blk; } mc = {
+            (uint32_t)dv, (uint32_t)rows, (uint32_t)n_chunks, (uint32_t)H, (uint32_t)T,
+            (uint32_t)t0, (uint32_t)nt};
+        gpu_dispatch_desc md = {.op = "attention_merge", .shader = "attention_merge", .binds = m,
+                                .n_binds = 3, .push = &mc, .push_size = sizeof mc};
+        md.n_spec = gpu_spec_base(ctx, md.spec, wg);
+        gpu_grid(ctx, rows, md.groups);
+        md.loop_iters = 2 * n_chunks + ((uint64_t)dv / wg + 1) * n_chunks + 8;
+        if (gpu_dispatch(ctx, &md)) return -1;
+    }
+    return 0;
 }

@@ -1,11 +1,13 @@
 #version 450
-// attention.comp: one workgroup = one query row (token t, head h) against one chunk of WG
-// cache positions. Each invocation scores one position; the workgroup then accumulates
-// p_j * V[j] with each invocation owning output dims d = TID, TID+WG, ... The unnormalised
-// chunk result, its max and its sum go to scratch; attention_merge.comp combines chunks
-// (online softmax), so a long context is many short workgroups, never one long loop.
-// K and V are strided views (V may be the first Dv dims of K, as in MLA's absorbed form).
+// attention.comp: one workgroup = one query row (token t, head h) against one chunk of the
+// cache, walked in tiles of WG positions with the online softmax: each invocation scores
+// one position of the tile, then owns output dims d = TID + k*WG (k < DPT) and folds the
+// tile's p_j * V[j] into them, rescaling by exp(m_old - m_new). With one chunk the result
+// is normalised and written out; otherwise the chunk's (acc, max, sum) go to scratch and
+// attention_merge.comp combines them. K and V are strided views (V may be the first Dv dims
+// of K, as in MLA's absorbed form). Tokens are processed in blocks [t0, t0 + n_tok_blk).
 #include "common.glsl"
+layout(constant_id = 1) const uint DPT = 1;   // output dims per invocation: ceil(dv / WG)
 #ifdef KV_F16
 layout(binding = 1) readonly buffer Kb { uint Kw[]; };
 layout(binding = 2) readonly buffer Vb { uint Vw[]; };
@@ -18,12 +20,12 @@ float k_at(uint i) { return Kf[i]; }
 float v_at(uint i) { return Vf[i]; }
 #endif
 layout(binding = 0) readonly buffer Qb { float Q[]; };
-layout(binding = 3) writeonly buffer Ob { float O[]; };   // [chunk][seq][tok][head][Dv]
-layout(binding = 4) writeonly buffer Mb { vec2 ML[]; };   // [chunk][seq][tok][head] (max, sum)
+layout(binding = 3) writeonly buffer Ob { float O[]; };   // out, or [chunk][row][Dv]
+layout(binding = 4) writeonly buffer Mb { vec2 ML[]; };   // [chunk][row] (max, sum)
 layout(push_constant) uniform P {
     uint dk, dv, n_head, n_tok, group, n_kv, pos0, causal;
     uint k_off, k_nb1, k_nb2, k_nb3, v_off, v_nb1, v_nb2, v_nb3;
-    uint q_off, n_seq; float scale;
+    uint q_off, t0, n_tok_blk, tiles_per_chunk, direct; float scale;
 } p;
 
 shared float qs[576];
@@ -32,36 +34,57 @@ shared float ps[gl_WorkGroupSize.x];
 void main()
 {
     uint chunk = gl_WorkGroupID.x, h = gl_WorkGroupID.y;
-    uint t = gl_WorkGroupID.z % p.n_tok, s = gl_WorkGroupID.z / p.n_tok;
-    uint hk = h / p.group;
-    uint qbase = p.q_off + ((s * p.n_tok + t) * p.n_head + h) * p.dk;
-    for (uint d = TID; d < p.dk; d += WG) qs[d] = Q[qbase + d];
+    uint tl = gl_WorkGroupID.z % p.n_tok_blk, s = gl_WorkGroupID.z / p.n_tok_blk;
+    uint t = p.t0 + tl, hk = h / p.group;
+    uint qrow = (s * p.n_tok + t) * p.n_head + h;
+    for (uint d = TID; d < p.dk; d += WG) qs[d] = Q[p.q_off + qrow * p.dk + d];
     barrier();
 
     uint limit = p.causal != 0u ? min(p.n_kv, p.pos0 + t + 1u) : p.n_kv;
-    uint j = chunk * WG + TID;
-    float score = -1.0 / 0.0;
-    if (j < limit) {
-        uint kb = p.k_off + s * p.k_nb3 + j * p.k_nb2 + hk * p.k_nb1;
-        float acc = 0.0;
-        for (uint d = 0; d < p.dk; d++) acc = fma(qs[d], k_at(kb + d), acc);
-        score = acc * p.scale;
-    }
-    float m = wg_max(score);
-    float e = j < limit ? exp(score - m) : 0.0;
-    float l = wg_sum(e);
-    ps[TID] = e;
-    barrier();
-
-    uint row = ((chunk * p.n_seq + s) * p.n_tok + t) * p.n_head + h;
-    uint n = min(WG, limit > chunk * WG ? limit - chunk * WG : 0u);
-    for (uint d = TID; d < p.dv; d += WG) {
-        float acc = 0.0;
-        for (uint i = 0; i < n; i++) {
-            uint vb = p.v_off + s * p.v_nb3 + (chunk * WG + i) * p.v_nb2 + hk * p.v_nb1;
-            acc = fma(ps[i], v_at(vb + d), acc);
+    uint first = chunk * p.tiles_per_chunk * WG;
+    uint end = min(limit, first + p.tiles_per_chunk * WG);
+    float m = -1.0 / 0.0, l = 0.0;
+    float acc[DPT];
+    [[unroll]] for (uint k = 0; k < DPT; k++) acc[k] = 0.0;
+    for (uint base = first; base < end; base += WG) {   // uniform: same bounds for all
+        uint j = base + TID;
+        float score = -1.0 / 0.0;
+        if (j < end) {
+            uint kb = p.k_off + s * p.k_nb3 + j * p.k_nb2 + hk * p.k_nb1;
+            float a = 0.0;
+            for (uint d = 0; d < p.dk; d++) a = fma(qs[d], k_at(kb + d), a);
+            score = a * p.scale;
         }
-        O[row * p.dv + d] = acc;
+        float m_new = max(m, wg_max(score));
+        float e = j < end ? exp(score - m_new) : 0.0;
+        ps[TID] = e;
+        float corr = exp(m - m_new);
+        l = l * corr + wg_sum(e);          // wg_sum's barriers also publish ps[]
+        uint n = min(WG, end - base);
+        [[unroll]] for (uint k = 0; k < DPT; k++) {
+            uint d = TID + k * WG;
+            if (d < p.dv) {
+                float a = acc[k] * corr;
+                uint vb = p.v_off + s * p.v_nb3 + base * p.v_nb2 + hk * p.v_nb1 + d;
+                for (uint i = 0; i < n; i++) a = fma(ps[i], v_at(vb + i * p.v_nb2), a);
+                acc[k] = a;
+            }
+        }
+        m = m_new;
+        barrier();                         // ps[] is rewritten by the next tile
     }
-    if (TID == 0u) ML[row] = vec2(m, l);
+
+    if (p.direct != 0u) {
+        [[unroll]] for (uint k = 0; k < DPT; k++) {
+            uint d = TID + k * WG;
+            if (d < p.dv) O[qrow * p.dv + d] = acc[k] / l;
+        }
+    } else {
+        uint row = ((chunk * gl_NumWorkGroups.z + gl_WorkGroupID.z) * p.n_head + h);
+        [[unroll]] for (uint k = 0; k < DPT; k++) {
+            uint d = TID + k * WG;
+            if (d < p.dv) O[row * p.dv + d] = acc[k];
+        }
+        if (TID == 0u) ML[row] = vec2(m, l);
+    }
 }

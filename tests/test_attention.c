@@ -70,5 +70,14 @@ int main(void)
     /* MLA absorbed: one 576-wide head for 16 query heads, V = first 512 dims of K */
     test_attention((shape){576, 512, 16, 1, 1, 1, 300, 130, 129, 1, 0, 1});
     test_attention((shape){576, 512, 8, 1, 4, 1, 80, 80, 76, 1, 1, 1});
+    /* a 64-token block after a 30k-token prefix: on lavapipe the loop cap forces chunks */
+    test_attention((shape){64, 64, 1, 1, 64, 1, 30000, 30000, 29936, 1, 0, 0});
+    /* MLA decode over 33k positions, f16 cache */
+    test_attention((shape){576, 512, 16, 1, 1, 1, 33000, 33000, 32999, 1, 1, 1});
+    /* a tiny scratch budget: chunk partials are made and merged a few tokens at a time */
+    setenv("VKSEEK_ATTN_SCRATCH", "4096", 1);
+    test_attention((shape){32, 32, 8, 2, 13, 2, 300, 290, 277, 1, 0, 0});
+    test_attention((shape){576, 512, 4, 1, 3, 1, 200, 200, 197, 1, 1, 1});
+    unsetenv("VKSEEK_ATTN_SCRATCH");
     return th_finish();
 }
