@@ -6,13 +6,28 @@
 #include <cJSON.h>
 #include "engine/checkpoint.h"
 #include "engine/safetensors.h"
+#include "engine/torch_bin.h"
 
 #define INDEX_MAX_BYTES (64u << 20)
 
+/* A shard is a safetensors file or a PyTorch .bin, by its name. */
 typedef struct {
     char *path;
     safetensors *st;
+    torch_bin *tb;
 } shard;
+
+static int shard_count(const shard *s) { return s->st ? st_count(s->st) : torch_bin_count(s->tb); }
+static const tf_tensor *shard_tensor(const shard *s, int i)
+{
+    return s->st ? st_tensor(s->st, i) : torch_bin_tensor(s->tb, i);
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
 
 typedef struct {
     const tf_tensor *t;
@@ -57,8 +72,12 @@ static int add_shard(checkpoint *c, const char *path, char *err, size_t errlen)
     c->shards = p;
     shard *s = &p[c->n_shards];
     memset(s, 0, sizeof *s);
-    if (!(s->path = strdup(path)) || st_open(path, &s->st, err, errlen)) {
-        if (!s->path) snprintf(err, errlen, "%s: out of memory", path);
+    int rc = -1;
+    if (!(s->path = strdup(path))) snprintf(err, errlen, "%s: out of memory", path);
+    else if (ends_with(path, ".safetensors")) rc = st_open(path, &s->st, err, errlen);
+    else if (ends_with(path, ".bin")) rc = torch_bin_open(path, &s->tb, err, errlen);
+    else snprintf(err, errlen, "%s: not a .safetensors or .bin file", path);
+    if (rc) {
         free(s->path);
         return -1;
     }
@@ -94,15 +113,15 @@ static int build_table(checkpoint *c, char *err, size_t errlen)
 static int collect(checkpoint *c, char *err, size_t errlen)
 {
     int total = 0;
-    for (int s = 0; s < c->n_shards; s++) total += st_count(c->shards[s].st);
+    for (int s = 0; s < c->n_shards; s++) total += shard_count(&c->shards[s]);
     c->e = malloc((size_t)(total ? total : 1) * sizeof *c->e);
     if (!c->e) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     for (int s = 0; s < c->n_shards; s++)
-        for (int i = 0; i < st_count(c->shards[s].st); i++)
-            c->e[c->n++] = (entry){st_tensor(c->shards[s].st, i), s};
+        for (int i = 0; i < shard_count(&c->shards[s]); i++)
+            c->e[c->n++] = (entry){shard_tensor(&c->shards[s], i), s};
     return build_table(c, err, errlen);
 }
 
@@ -118,8 +137,8 @@ static int find(const checkpoint *c, const char *name)
     return -1;
 }
 
-/* model.safetensors.index.json: {"weight_map": {name: file}}; every named tensor must be
- * in the shard the index says. */
+/* model.safetensors.index.json or pytorch_model.bin.index.json: {"weight_map": {name:
+ * file}}; every named tensor must be in the shard the index says. */
 static int open_index(checkpoint *c, const char *dir, const char *index, char *err, size_t errlen)
 {
     tf_map m;
@@ -179,21 +198,24 @@ int ckpt_open(const char *dir, checkpoint **out, char *err, size_t errlen)
         snprintf(err, errlen, "%s: out of memory", dir);
         return -1;
     }
+    /* Preference: safetensors (what the community repos ship) before PyTorch pickles. */
+    static const char *files[][2] = {{"model.safetensors.index.json", "index"},
+                                     {"model.safetensors", "file"},
+                                     {"pytorch_model.bin.index.json", "index"},
+                                     {"pytorch_model.bin", "file"}};
     char path[4096];
-    int rc;
-    snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
-    if (file_exists(path)) {
-        rc = open_index(c, dir, path, err, errlen);
-    } else {
-        snprintf(path, sizeof path, "%s/model.safetensors", dir);
-        if (file_exists(path))
-            rc = add_shard(c, path, err, errlen) < 0 ? -1 : collect(c, err, errlen);
-        else {
-            snprintf(err, errlen, "%s: no model.safetensors, model.safetensors.index.json, "
-                                  "pytorch_model.bin or pytorch_model.bin.index.json", dir);
-            rc = -1;
-        }
+    int rc = -1;
+    size_t i;
+    for (i = 0; i < sizeof files / sizeof *files; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i][0]);
+        if (!file_exists(path)) continue;
+        if (files[i][1][0] == 'i') rc = open_index(c, dir, path, err, errlen);
+        else rc = add_shard(c, path, err, errlen) < 0 ? -1 : collect(c, err, errlen);
+        break;
     }
+    if (i == sizeof files / sizeof *files)
+        snprintf(err, errlen, "%s: no model.safetensors, model.safetensors.index.json, "
+                              "pytorch_model.bin or pytorch_model.bin.index.json", dir);
     if (rc) {
         ckpt_close(c);
         return -1;
@@ -207,6 +229,7 @@ void ckpt_close(checkpoint *c)
     if (!c) return;
     for (int i = 0; i < c->n_shards; i++) {
         st_close(c->shards[i].st);
+        torch_bin_close(c->shards[i].tb);
         free(c->shards[i].path);
     }
     free(c->shards);

@@ -1,6 +1,6 @@
 /* checkpoint.h: the tensors of a checkpoint directory as published: one model.safetensors
- * or shards listed by model.safetensors.index.json (PyTorch .bin likewise). Every shard is
- * mapped read-only and validated on open; names are looked up by hash. */
+ * or pytorch_model.bin, or the shards their *.index.json lists. Every shard is mapped
+ * read-only and validated on open; names are looked up by hash. */
 #ifndef VKSEEK_CHECKPOINT_H
 #define VKSEEK_CHECKPOINT_H
 

@@ -100,13 +100,18 @@ uint16_t gpu_f32_to_bf16(float f)
     return (uint16_t)(u >> 16);
 }
 
+/* Element i of src as f32. Checkpoint data need not be aligned: read with memcpy. */
 static float load(const void *src, gpu_type t, uint64_t i)
 {
+    const uint8_t *p = src;
+    uint16_t h;
+    int32_t n;
+    float f;
     switch (t) {
-    case GPU_F16: return gpu_f16_to_f32(((const uint16_t *)src)[i]);
-    case GPU_BF16: return gpu_bf16_to_f32(((const uint16_t *)src)[i]);
-    case GPU_I32: return (float)((const int32_t *)src)[i];
-    default: return ((const float *)src)[i];
+    case GPU_F16: memcpy(&h, p + 2 * i, 2); return gpu_f16_to_f32(h);
+    case GPU_BF16: memcpy(&h, p + 2 * i, 2); return gpu_bf16_to_f32(h);
+    case GPU_I32: memcpy(&n, p + 4 * i, 4); return (float)n;
+    default: memcpy(&f, p + 4 * i, 4); return f;
     }
 }
 

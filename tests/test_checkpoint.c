@@ -293,6 +293,68 @@ static void test_load_golden(void)
     ckpt_close(c);
 }
 
+static void copy_file(const char *from, const char *to_name)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s/%s'", from, tmp, to_name);
+    if (system(cmd) != 0) th_expect(0, "copy %s", from);
+}
+
+static float torch_value(int64_t i) { return (float)i * 0.25f - 3.0f; } /* gen_torch_bin.py */
+
+/* PyTorch checkpoints, single and sharded: strided views are gathered on upload. */
+static void test_torch_checkpoints(void)
+{
+    char err[512], path[512];
+    checkpoint *c;
+    snprintf(path, sizeof path, "%s/model.safetensors", tmp); /* safetensors would win */
+    unlink(path);
+    copy_file("data/torch/views.bin", "pytorch_model.bin");
+    if (!th_expect(ckpt_open(tmp, &c, err, sizeof err) == 0, "open pytorch_model.bin: %s", err))
+        return;
+    /* transposed = b.t() with b [3, 5]: element (i, j) is b's (j, i), storage index j*5+i */
+    gpu_tensor *g = load_tensor(T, c, "transposed", GPU_F32, err, sizeof err);
+    if (th_expect(g && g->ne[0] == 3 && g->ne[1] == 5, "load a transposed view: %s", err)) {
+        float *got = th_read(g), want[15];
+        for (int i = 0; i < 5; i++)
+            for (int j = 0; j < 3; j++) want[i * 3 + j] = torch_value(j * 5 + i);
+        th_check("transposed PyTorch view", want, got, 15, 0);
+        free(got);
+    }
+    gpu_free(T, g);
+    /* block = c[2:6, 1:3] with c [10, 4]: storage index (2+r)*4 + 1 + k */
+    g = load_tensor(T, c, "block", GPU_F32, err, sizeof err);
+    if (th_expect(g != NULL, "load a sliced view: %s", err)) {
+        float *got = th_read(g), want[8];
+        for (int r = 0; r < 4; r++)
+            for (int k = 0; k < 2; k++) want[r * 2 + k] = torch_value((2 + r) * 4 + 1 + k);
+        th_check("sliced PyTorch view", want, got, 8, 0);
+        free(got);
+    }
+    gpu_free(T, g);
+    ckpt_close(c);
+    snprintf(path, sizeof path, "%s/pytorch_model.bin", tmp);
+    unlink(path);
+    copy_file("data/torch/views.bin", "pytorch_model-00001-of-00002.bin");
+    copy_file("data/torch/params.bin", "pytorch_model-00002-of-00002.bin");
+    write_text("pytorch_model.bin.index.json",
+               "{\"weight_map\": {\"base\": \"pytorch_model-00001-of-00002.bin\", "
+               "\"tied_a\": \"pytorch_model-00001-of-00002.bin\", "
+               "\"weight\": \"pytorch_model-00002-of-00002.bin\"}}");
+    if (th_expect(ckpt_open(tmp, &c, err, sizeof err) == 0, "open a sharded .bin: %s", err)) {
+        th_expect(ckpt_shards(c) == 2 && ckpt_find(c, "weight") && ckpt_find(c, "tied_b"),
+                  "both .bin shards are indexed");
+        ckpt_close(c);
+    }
+    snprintf(path, sizeof path, "%s/pytorch_model.bin.index.json", tmp);
+    unlink(path);
+    copy_file("data/torch/os_system.bin", "pytorch_model.bin");
+    th_expect(ckpt_open(tmp, &c, err, sizeof err) == -1 && strstr(err, "pytorch_model.bin"),
+              "a hostile pickle is refused through the checkpoint: %s", err);
+    snprintf(path, sizeof path, "%s/pytorch_model.bin", tmp);
+    unlink(path);
+}
+
 int main(void)
 {
     th_init("test_checkpoint");
@@ -304,6 +366,7 @@ int main(void)
     test_configs();
     test_fp8_weights();
     test_load_golden();
+    test_torch_checkpoints();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0) printf("could not remove %s\n", tmp);
