@@ -230,29 +230,32 @@ static int default_device(const gpu_device_info *d, int n)
     return 0;
 }
 
+int gpu_memory_type(const gpu_ctx *ctx, uint32_t allowed, VkMemoryPropertyFlags want)
+{
+    int best = -1;
+    for (uint32_t i = 0; i < ctx->memprops.memoryTypeCount; i++) {
+        if (!(allowed & (1u << i)) || (ctx->memprops.memoryTypes[i].propertyFlags & want) != want)
+            continue;
+        uint32_t h = ctx->memprops.memoryTypes[i].heapIndex;
+        if (best < 0 || ctx->memprops.memoryHeaps[h].size >
+                            ctx->memprops.memoryHeaps[ctx->memprops.memoryTypes[best].heapIndex].size)
+            best = (int)i;
+    }
+    return best;
+}
+
+/* Shared memory is used directly only where it is the device's own memory (integrated GPUs,
+ * CPUs); on a discrete GPU the host-visible window is small and slow for the shaders.
+ * $VKSEEK_FORCE_STAGING=1 takes the discrete-GPU path anywhere (tests use it). */
 static int pick_memory(gpu_ctx *ctx)
 {
-    const VkMemoryPropertyFlags shared = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT |
-                                         VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
-                                         VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
     int integrated = ctx->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU ||
                      ctx->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
-    /* Shared memory is used directly only where it is the device's own memory; on a
-     * discrete GPU the host-visible window is small and slow for the shaders.
-     * $VKSEEK_FORCE_STAGING=1 takes the discrete-GPU path anywhere (tests use it). */
-    if (env_on("VKSEEK_FORCE_STAGING")) integrated = 0;
-    for (uint32_t i = 0; integrated && i < ctx->memprops.memoryTypeCount; i++)
-        if ((ctx->memprops.memoryTypes[i].propertyFlags & shared) == shared) {
-            ctx->uma = 1;
-            ctx->mem_type = i;
-            return 0;
-        }
-    for (uint32_t i = 0; i < ctx->memprops.memoryTypeCount; i++)
-        if (ctx->memprops.memoryTypes[i].propertyFlags & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) {
-            ctx->mem_type = i;
-            return 0;
-        }
-    return gpu_fail(ctx, "device '%s' has no device-local memory type", ctx->info.name);
+    ctx->uma = integrated && !env_on("VKSEEK_FORCE_STAGING") &&
+               gpu_memory_type(ctx, ~0u, GPU_MEM_SHARED) >= 0;
+    if (!ctx->uma && gpu_memory_type(ctx, ~0u, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) < 0)
+        return gpu_fail(ctx, "device '%s' has no device-local memory type", ctx->info.name);
+    return 0;
 }
 
 static int create_device(gpu_ctx *ctx)
@@ -270,6 +273,11 @@ static int create_device(gpu_ctx *ctx)
         }
     for (uint32_t i = 0; ctx->qfam == UINT32_MAX && i < nq; i++)
         if (qp[i].queueFlags & VK_QUEUE_COMPUTE_BIT) ctx->qfam = i;
+    if (ctx->qfam != UINT32_MAX && qp[ctx->qfam].timestampValidBits == 0 && ctx->profile) {
+        fprintf(stderr, "vkseek: VKSEEK_PROFILE: the compute queue has no timestamps; "
+                        "profiling is off\n");
+        ctx->profile = 0;
+    }
     if (ctx->qfam == UINT32_MAX)
         return gpu_fail(ctx, "device '%s' has no compute queue", ctx->info.name);
 
@@ -336,6 +344,11 @@ static void choose_sizes(gpu_ctx *ctx)
     e = getenv("VKSEEK_MATVEC_ROWS");
     if (e && atoi(e) > 0 && atoi(e) <= 8) ctx->matvec_rows = (uint32_t)atoi(e);
     ctx->max_range = ctx->props.limits.maxStorageBufferRange;
+    /* $VKSEEK_MAX_BINDING lowers the binding limit, so tests split small tensors the way
+     * big ones are split for real. */
+    const char *mb = getenv("VKSEEK_MAX_BINDING");
+    if (mb && atoll(mb) >= 4096 && (uint64_t)atoll(mb) < ctx->max_range)
+        ctx->max_range = (uint64_t)atoll(mb);
     ctx->align = ctx->props.limits.minStorageBufferOffsetAlignment;
     if (ctx->align < 16) ctx->align = 16;
 }

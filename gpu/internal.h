@@ -54,7 +54,6 @@ struct gpu_ctx {
     VkPhysicalDeviceMemoryProperties memprops;
     gpu_device_info info;
     int uma;                 /* allocate host-visible device memory and map it */
-    uint32_t mem_type;       /* memory type index for tensors */
     int is_lavapipe;
     int subgroup_arith;      /* subgroupAdd/Max usable in compute */
     uint32_t wg;             /* default workgroup size for 1-D ops */
@@ -112,7 +111,11 @@ const char *gpu_vkresult(VkResult r);
             return gpu_fail((ctx), "%s failed: %s", #call, gpu_vkresult(vkc_r_)); \
     } while (0)
 
-/* Allocations. */
+/* Allocations. A memory type allowed by the mask with all the wanted flags, on the largest
+ * heap (an APU's carve-out is small, its shared heap large); -1 if none. */
+#define GPU_MEM_SHARED (VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | \
+                        VK_MEMORY_PROPERTY_HOST_COHERENT_BIT)
+int gpu_memory_type(const gpu_ctx *ctx, uint32_t allowed, VkMemoryPropertyFlags want);
 struct gpu_mem *gpu_mem_new(gpu_ctx *ctx, uint64_t size, int host_visible);
 void gpu_mem_unref(gpu_ctx *ctx, struct gpu_mem *m);
 
@@ -180,6 +183,12 @@ int gpu_record_fill(gpu_ctx *ctx, struct gpu_mem *dst, uint64_t off, uint64_t si
  * shaders compute the flat id as gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x. */
 void gpu_grid(gpu_ctx *ctx, uint64_t n, uint32_t groups[3]);
 uint32_t gpu_div_up(uint64_t a, uint64_t b);
+
+/* Whether two tensors' byte extents share memory (ops refuse an output overlapping an input
+ * unless they work element by element). gpu_nbytes of a view is its dense size: conservative
+ * enough for the views ops accept. */
+int gpu_overlap(const gpu_tensor *a, const gpu_tensor *b);
+int gpu_check_distinct(gpu_ctx *ctx, const char *op, const gpu_tensor *out, const gpu_tensor *in);
 
 /* Shape checks shared by ops: fail with both shapes in the message. */
 int gpu_check_type(gpu_ctx *ctx, const char *op, const gpu_tensor *t, gpu_type want);

@@ -36,19 +36,15 @@ struct gpu_mem *gpu_mem_new(gpu_ctx *ctx, uint64_t size, int host_visible)
     }
     VkMemoryRequirements req;
     vkGetBufferMemoryRequirements(ctx->dev, m->buf, &req);
-    uint32_t type = ctx->mem_type;
-    int mapped = ctx->uma;
-    if (host_visible && !ctx->uma) { /* staging: host-visible, coherent */
-        VkMemoryPropertyFlags want =
-            VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-        type = UINT32_MAX;
-        for (uint32_t i = 0; i < ctx->memprops.memoryTypeCount && type == UINT32_MAX; i++)
-            if ((req.memoryTypeBits & (1u << i)) &&
-                (ctx->memprops.memoryTypes[i].propertyFlags & want) == want)
-                type = i;
-        mapped = 1;
-    }
-    if (type == UINT32_MAX || !(req.memoryTypeBits & (1u << type))) {
+    /* Tensors: shared memory on UMA devices, device-local elsewhere; staging buffers:
+     * host-visible and coherent. */
+    int mapped = ctx->uma || host_visible;
+    VkMemoryPropertyFlags want =
+        ctx->uma ? GPU_MEM_SHARED
+        : host_visible ? VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT
+                       : VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+    int type = gpu_memory_type(ctx, req.memoryTypeBits, want);
+    if (type < 0) {
         gpu_fail(ctx, "no suitable memory type for a %llu-byte buffer", (unsigned long long)size);
         vkDestroyBuffer(ctx->dev, m->buf, NULL);
         free(m);
@@ -56,7 +52,7 @@ struct gpu_mem *gpu_mem_new(gpu_ctx *ctx, uint64_t size, int host_visible)
     }
     VkMemoryAllocateInfo mai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
                                 .allocationSize = req.size,
-                                .memoryTypeIndex = type};
+                                .memoryTypeIndex = (uint32_t)type};
     r = vkAllocateMemory(ctx->dev, &mai, NULL, &m->mem);
     if (r != VK_SUCCESS) {
         gpu_fail(ctx, "device memory: allocating %.1f MiB failed: %s", req.size / 1048576.0,
@@ -295,6 +291,7 @@ int gpu_read_f32(gpu_ctx *ctx, const gpu_tensor *t, float *dst)
 int gpu_fill(gpu_ctx *ctx, gpu_tensor *t, uint32_t pattern)
 {
     if (ctx->failed) return -1;
+    if (!gpu_is_contiguous(t)) return gpu_fail(ctx, "fill of '%s': not contiguous", t->name);
     uint64_t off = t->offset, n = (gpu_nbytes(t) + 3) & ~(uint64_t)3;
     if (off % 4) return gpu_fail(ctx, "fill of '%s': unaligned", t->name);
     return gpu_record_fill(ctx, t->mem, off, n, pattern);
@@ -302,8 +299,12 @@ int gpu_fill(gpu_ctx *ctx, gpu_tensor *t, uint32_t pattern)
 
 int gpu_copy_bytes(gpu_ctx *ctx, gpu_tensor *dst, gpu_tensor *src)
 {
-    if (gpu_nbytes(dst) != gpu_nbytes(src))
-        return gpu_fail(ctx, "copy: '%s' and '%s' differ in size", dst->name, src->name);
+    if (ctx->failed) return -1;
+    if (gpu_nbytes(dst) != gpu_nbytes(src) || !gpu_is_contiguous(dst) || !gpu_is_contiguous(src))
+        return gpu_fail(ctx, "copy: '%s' and '%s' must be contiguous and of one size", dst->name,
+                        src->name);
+    if (gpu_overlap(dst, src))
+        return gpu_fail(ctx, "copy: '%s' and '%s' overlap", dst->name, src->name);
     return gpu_record_copy(ctx, dst->mem, dst->offset, src->mem, src->offset, gpu_nbytes(src));
 }
 
@@ -343,4 +344,10 @@ void gpu_scratch_reclaim(gpu_ctx *ctx)
         ctx->n_scratch = 1;
     }
     ctx->scratch_used = 0;
+}
+
+int gpu_overlap(const gpu_tensor *a, const gpu_tensor *b)
+{
+    return a->mem == b->mem && a->offset < b->offset + gpu_nbytes(b) &&
+           b->offset < a->offset + gpu_nbytes(a);
 }

@@ -21,6 +21,9 @@ int gpu_attention(gpu_ctx *ctx, gpu_tensor *out, gpu_tensor *q, gpu_tensor *k, g
     if (gpu_check_type(ctx, op, q, GPU_F32) || gpu_check_type(ctx, op, out, GPU_F32) ||
         gpu_check_contiguous(ctx, op, q) || gpu_check_contiguous(ctx, op, out))
         return -1;
+    if (gpu_check_distinct(ctx, op, out, q) || gpu_check_distinct(ctx, op, out, k) ||
+        gpu_check_distinct(ctx, op, out, v))
+        return -1;
     if ((k->type != GPU_F32 && k->type != GPU_F16) || v->type != k->type)
         return gpu_fail(ctx, "attention: K %s and V %s must both be f32 or both f16",
                         gpu_shape_str(k, sk, sizeof sk), gpu_shape_str(v, sv, sizeof sv));

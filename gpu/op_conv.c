@@ -10,7 +10,9 @@ int gpu_conv2d(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *x, gpu_tensor *w, gpu_te
     char sx[160], sw[160], sy[160];
     if (gpu_check_type(ctx, op, x, GPU_F32) || gpu_check_type(ctx, op, y, GPU_F32) ||
         gpu_check_contiguous(ctx, op, x) || gpu_check_contiguous(ctx, op, y) ||
-        gpu_check_contiguous(ctx, op, w) || (bias && gpu_check_type(ctx, op, bias, GPU_F32)))
+        gpu_check_contiguous(ctx, op, w) || (bias && gpu_check_type(ctx, op, bias, GPU_F32)) ||
+        (bias && gpu_check_contiguous(ctx, op, bias)) || gpu_check_distinct(ctx, op, y, x) ||
+        gpu_check_distinct(ctx, op, y, w) || gpu_check_distinct(ctx, op, y, bias))
         return -1;
     int64_t W = x->ne[0], H = x->ne[1], Cin = x->ne[2], B = x->ne[3];
     int64_t Cout = y->ne[2];
@@ -43,7 +45,8 @@ int gpu_upsample2x(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *x)
     if (ctx->failed) return -1;
     char sx[160], sy[160];
     if (gpu_check_type(ctx, "upsample", x, GPU_F32) || gpu_check_type(ctx, "upsample", y, GPU_F32) ||
-        gpu_check_contiguous(ctx, "upsample", x) || gpu_check_contiguous(ctx, "upsample", y))
+        gpu_check_contiguous(ctx, "upsample", x) || gpu_check_contiguous(ctx, "upsample", y) ||
+        gpu_check_distinct(ctx, "upsample", y, x))
         return -1;
     if (y->ne[0] != 2 * x->ne[0] || y->ne[1] != 2 * x->ne[1] || y->ne[2] != x->ne[2] ||
         y->ne[3] != x->ne[3])

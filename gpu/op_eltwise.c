@@ -79,7 +79,9 @@ int gpu_unary(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *x, gpu_unop op, float s)
 int gpu_copy(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *x)
 {
     if (ctx->failed) return -1;
-    if (check_f32(ctx, "copy", y) || gpu_check_same_shape(ctx, "copy", y, x)) return -1;
+    if (check_f32(ctx, "copy", y) || gpu_check_same_shape(ctx, "copy", y, x) ||
+        gpu_check_distinct(ctx, "copy", y, x))
+        return -1;
     if (x->type != GPU_F32 && x->type != GPU_F16) {
         char s[160];
         return gpu_fail(ctx, "copy: %s must be f32 or f16", gpu_shape_str(x, s, sizeof s));

@@ -26,14 +26,15 @@ static uint64_t srow(const gpu_tensor *W)
     return is_quant(W->type) ? (uint64_t)W->ne[0] / GPU_QBLOCK * 2 : 0;
 }
 
-/* Rows per dispatch so that each bound range fits the device's binding limit; a multiple
- * of 256 rows keeps every range start aligned. */
+/* Rows per dispatch so that each bound range fits the device's binding limit. An even row
+ * count keeps every range start 4-byte aligned (scales are 2 bytes a block); a multiple of
+ * 256 rows keeps them aligned for the device too, where the limit allows. */
 static int64_t rows_per_chunk(const gpu_ctx *ctx, const gpu_tensor *W, int64_t rows)
 {
     int64_t n = (int64_t)((ctx->max_range - 256) / qrow(W));
     if (n >= rows) return rows;
-    n -= n % 256;
-    return n > 0 ? n : 1;
+    n -= n >= 256 ? n % 256 : n % 2;
+    return n > 2 ? n : 2;
 }
 
 /* Binds rows [r0, r1) of W: binding 0 the quants/data, binding 1 the scales (the data
@@ -80,6 +81,8 @@ int gpu_matmul(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *W, gpu_tensor *x)
         return -1;
     int64_t K = W->ne[0], N = W->ne[1] * W->ne[2] * W->ne[3];
     int64_t M = gpu_nelem(x) / K;
+    if (gpu_check_distinct(ctx, "matmul", y, x) || gpu_check_distinct(ctx, "matmul", y, W))
+        return -1;
     if (x->ne[0] != K || y->ne[0] != N || gpu_nelem(y) != N * M)
         return gpu_fail(ctx, "matmul: shapes do not fit: W %s, x %s, y %s",
                         gpu_shape_str(W, sw, sizeof sw), gpu_shape_str(x, sx, sizeof sx),
@@ -138,6 +141,8 @@ int gpu_get_rows(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *table, gpu_tensor *ids
     if (check_weight(ctx, "get_rows", table, 4) || gpu_check_type(ctx, "get_rows", ids, GPU_I32) ||
         gpu_check_type(ctx, "get_rows", y, GPU_F32) || gpu_check_contiguous(ctx, "get_rows", y) ||
         gpu_check_contiguous(ctx, "get_rows", ids))
+        return -1;
+    if (gpu_check_distinct(ctx, "get_rows", y, table) || gpu_check_distinct(ctx, "get_rows", y, ids))
         return -1;
     int64_t D = table->ne[0], V = table->ne[1] * table->ne[2] * table->ne[3], n = gpu_nelem(ids);
     if (y->ne[0] != D || gpu_nelem(y) != D * n || n > 65535)

@@ -8,6 +8,7 @@ static int check_io(gpu_ctx *ctx, const char *op, gpu_tensor *y, gpu_tensor *x, 
     if (ctx->failed) return -1;
     return gpu_check_type(ctx, op, x, GPU_F32) || gpu_check_type(ctx, op, y, GPU_F32) ||
            gpu_check_type(ctx, op, w, GPU_F32) || (b && gpu_check_type(ctx, op, b, GPU_F32)) ||
+           gpu_check_contiguous(ctx, op, w) || (b && gpu_check_contiguous(ctx, op, b)) ||
            gpu_check_contiguous(ctx, op, x) || gpu_check_same_shape(ctx, op, y, x) ||
            gpu_check_contiguous(ctx, op, y);
 }
@@ -63,8 +64,9 @@ int gpu_groupnorm(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *x, gpu_tensor *w, gpu
         gpu_bind_tensor(ctx, &bd[2], w, 0, NULL) || gpu_bind_tensor(ctx, &bd[3], b ? b : w, 0, NULL) ||
         gpu_bind_tensor(ctx, &bd[4], y, 1, NULL))
         return -1;
-    struct { uint32_t hw, c, groups, total, has_bias; float eps; } pc = {
-        (uint32_t)hw, (uint32_t)C, (uint32_t)groups, (uint32_t)gpu_nelem(x), b != NULL, eps};
+    struct { uint32_t hw, c, groups, total, n_groups, has_bias; float eps; } pc = {
+        (uint32_t)hw, (uint32_t)C, (uint32_t)groups, (uint32_t)gpu_nelem(x),
+        (uint32_t)(groups * B), b != NULL, eps};
     /* Pass 1 writes the stats only; pass 2 reads them and writes y. */
     gpu_bind b1[5] = {bd[0], bd[1], bd[2], bd[3], bd[4]};
     b1[4].write = 0;

@@ -81,6 +81,8 @@ int gpu_rope(gpu_ctx *ctx, gpu_tensor *x, int n_rot, gpu_rope_mode mode, float f
     if (ctx->failed) return -1;
     char sx[160];
     if (gpu_check_type(ctx, "rope", x, GPU_F32) || gpu_check_contiguous(ctx, "rope", x)) return -1;
+    if (mode != GPU_ROPE_INTERLEAVED && mode != GPU_ROPE_HALF)
+        return gpu_fail(ctx, "rope: unknown mode %d", (int)mode);
     if (n_rot < 2 || n_rot % 2 || n_rot > x->ne[0] || n_rot > 1024 || pos0 < 0 || freq_base <= 0)
         return gpu_fail(ctx, "rope: n_rot %d, pos0 %d, base %g do not fit %s", n_rot, pos0,
                         freq_base, gpu_shape_str(x, sx, sizeof sx));

@@ -41,6 +41,8 @@ int gpu_topk(gpu_ctx *ctx, gpu_tensor *vals, gpu_tensor *ids, gpu_tensor *x, int
         gpu_check_type(ctx, "topk", vals, GPU_F32) || gpu_check_type(ctx, "topk", ids, GPU_I32) ||
         gpu_check_contiguous(ctx, "topk", vals) || gpu_check_contiguous(ctx, "topk", ids))
         return -1;
+    if (gpu_check_distinct(ctx, "topk", vals, x) || gpu_check_distinct(ctx, "topk", ids, x))
+        return -1;
     int64_t n = x->ne[0], rows = gpu_nelem(x) / n;
     if (k < 1 || k > TOPK_MAX || k > n || gpu_nelem(vals) != k * rows ||
         gpu_nelem(ids) != k * rows || rows > 65535)

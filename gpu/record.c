@@ -427,3 +427,12 @@ int gpu_spec_base(const gpu_ctx *ctx, uint32_t *spec, uint32_t wg)
     spec[0] = wg;
     return 1;
 }
+
+int gpu_check_distinct(gpu_ctx *ctx, const char *op, const gpu_tensor *out, const gpu_tensor *in)
+{
+    char so[160], si[160];
+    if (in && gpu_overlap(out, in))
+        return gpu_fail(ctx, "%s: output %s overlaps input %s", op, gpu_shape_str(out, so, sizeof so),
+                        gpu_shape_str(in, si, sizeof si));
+    return 0;
+}

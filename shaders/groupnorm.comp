@@ -8,13 +8,14 @@ layout(binding = 1) buffer Sb { vec2 S[]; };        // (mean, rstd) per (batch, 
 layout(binding = 2) readonly buffer Wb { float Wt[]; };
 layout(binding = 3) readonly buffer Bb { float Bt[]; };
 layout(binding = 4) writeonly buffer Yb { float Y[]; };
-layout(push_constant) uniform P { uint hw, c, groups, total, has_bias; float eps; } p;
+layout(push_constant) uniform P { uint hw, c, groups, total, n_groups, has_bias; float eps; } p;
 
 #ifdef STATS
 shared vec3 part[gl_WorkGroupSize.x];
 void main()
 {
     uint g = flat_group();                  // batch * groups + group
+    if (g >= p.n_groups) return;            // the 2-D grid's spare workgroups
     uint n = (p.c / p.groups) * p.hw, base = g * n;
     float cnt = 0.0, mean = 0.0, m2 = 0.0;
     for (uint i = TID; i < n; i += WG) {

@@ -76,6 +76,10 @@ int main(void)
         test_matmul_shape(types[i], q ? 256 : 136, 200, 9);
         test_matmul_shape(types[i], q ? 544 : 520, 257, 130);
         test_get_rows(types[i], q ? 96 : 12, 333, 7);
+        /* many rows: under test_matmul_splitbind these span several binding ranges */
+        test_matmul_shape(types[i], 256, 3000, 1);
+        test_matmul_shape(types[i], 256, 3000, 20);
+        test_get_rows(types[i], 256, 3000, 9);
     }
     /* DeepSeek-V3's widest K with several vectors: the per-invocation loop count stays
      * inside lavapipe's cap only because the row and vector loops are unrolled. */
