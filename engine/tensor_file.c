@@ -59,6 +59,8 @@ int tf_map_open(tf_map *m, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: mmap: %s", path, strerror(e));
         return -1;
     }
+    /* Weights are read once, front to back: ask for read-ahead. A hint only. */
+    (void)madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
     m->data = p;
     m->size = (uint64_t)st.st_size;
     return 0;

@@ -115,32 +115,51 @@ static float load(const void *src, gpu_type t, uint64_t i)
     }
 }
 
+/* n elements of src from index first, as f32; the type switch outside the loop. */
+static void to_f32(float *out, const void *src, gpu_type t, uint64_t first, uint64_t n)
+{
+    const uint8_t *p = src;
+    uint16_t h;
+    switch (t) {
+    case GPU_F16:
+        for (uint64_t i = 0; i < n; i++) memcpy(&h, p + 2 * (first + i), 2), out[i] = gpu_f16_to_f32(h);
+        break;
+    case GPU_BF16:
+        for (uint64_t i = 0; i < n; i++) memcpy(&h, p + 2 * (first + i), 2), out[i] = gpu_bf16_to_f32(h);
+        break;
+    case GPU_I32:
+        for (uint64_t i = 0; i < n; i++) out[i] = load(src, t, first + i);
+        break;
+    default: memcpy(out, p + 4 * first, 4 * n); break;
+    }
+}
+
 /* Q8_0: d = max|x| / 127, q = round(x / d). */
-static void quant_q8(int8_t *q, uint16_t *s, const void *src, gpu_type st, uint64_t base)
+static void quant_q8(int8_t *q, uint16_t *s, const float *x)
 {
     float amax = 0;
-    for (int i = 0; i < GPU_QBLOCK; i++) amax = fmaxf(amax, fabsf(load(src, st, base + i)));
+    for (int i = 0; i < GPU_QBLOCK; i++) amax = fmaxf(amax, fabsf(x[i]));
     float d = amax / 127.0f, id = d ? 1.0f / d : 0.0f;
-    for (int i = 0; i < GPU_QBLOCK; i++) q[i] = (int8_t)roundf(load(src, st, base + i) * id);
+    for (int i = 0; i < GPU_QBLOCK; i++) { /* round half away from zero, as roundf, inline */
+        float v = x[i] * id;
+        q[i] = (int8_t)(v + (v >= 0 ? 0.5f : -0.5f));
+    }
     *s = gpu_f32_to_f16(d);
 }
 
 /* Q4_0: d = m / -8 with m the value of largest magnitude, q = clamp(round(x/d) + 8, 0, 15);
  * byte j holds element j in its low nibble and element j + 16 in its high nibble. */
-static void quant_q4(uint8_t *q, uint16_t *s, const void *src, gpu_type st, uint64_t base)
+static void quant_q4(uint8_t *q, uint16_t *s, const float *x)
 {
     float amax = 0, m = 0;
-    for (int i = 0; i < GPU_QBLOCK; i++) {
-        float v = load(src, st, base + i);
-        if (fabsf(v) > amax) {
-            amax = fabsf(v);
-            m = v;
+    for (int i = 0; i < GPU_QBLOCK; i++)
+        if (fabsf(x[i]) > amax) {
+            amax = fabsf(x[i]);
+            m = x[i];
         }
-    }
     float d = m / -8.0f, id = d ? 1.0f / d : 0.0f;
     for (int j = 0; j < GPU_QBLOCK / 2; j++) {
-        int lo = (int)(load(src, st, base + j) * id + 8.5f);
-        int hi = (int)(load(src, st, base + j + 16) * id + 8.5f);
+        int lo = (int)(x[j] * id + 8.5f), hi = (int)(x[j + 16] * id + 8.5f);
         lo = lo < 0 ? 0 : lo > 15 ? 15 : lo;
         hi = hi < 0 ? 0 : hi > 15 ? 15 : hi;
         q[j] = (uint8_t)(lo | (hi << 4));
@@ -157,20 +176,22 @@ void gpu_convert_rows(gpu_type dst, void *q, void *s, const void *src, gpu_type 
                n * (dst == GPU_F16 || dst == GPU_BF16 ? 2 : 4));
         return;
     }
-    for (uint64_t i = 0; i < n; i += (dst == GPU_Q8_0 || dst == GPU_Q4_0) ? GPU_QBLOCK : 1) {
-        switch (dst) {
-        case GPU_F32: ((float *)q)[i] = load(src, src_type, first + i); break;
-        case GPU_I32: ((int32_t *)q)[i] = (int32_t)load(src, src_type, first + i); break;
-        case GPU_F16: ((uint16_t *)q)[i] = gpu_f32_to_f16(load(src, src_type, first + i)); break;
-        case GPU_BF16: ((uint16_t *)q)[i] = gpu_f32_to_bf16(load(src, src_type, first + i)); break;
-        case GPU_Q8_0:
-            quant_q8((int8_t *)q + i, (uint16_t *)s + i / GPU_QBLOCK, src, src_type, first + i);
-            break;
-        case GPU_Q4_0:
-            quant_q4((uint8_t *)q + i / 2, (uint16_t *)s + i / GPU_QBLOCK, src, src_type,
-                     first + i);
-            break;
-        default: break;
+    /* Through a small f32 buffer: one type switch per 256 elements, not per element. */
+    float x[256];
+    for (uint64_t i = 0; i < n; i += 256) {
+        uint64_t m = n - i < 256 ? n - i : 256;
+        to_f32(x, src, src_type, first + i, m);
+        for (uint64_t j = 0; j < m; j += (dst == GPU_Q8_0 || dst == GPU_Q4_0) ? GPU_QBLOCK : 1) {
+            uint64_t k = i + j;
+            switch (dst) {
+            case GPU_F32: ((float *)q)[k] = x[j]; break;
+            case GPU_I32: ((int32_t *)q)[k] = (int32_t)x[j]; break;
+            case GPU_F16: ((uint16_t *)q)[k] = gpu_f32_to_f16(x[j]); break;
+            case GPU_BF16: ((uint16_t *)q)[k] = gpu_f32_to_bf16(x[j]); break;
+            case GPU_Q8_0: quant_q8((int8_t *)q + k, (uint16_t *)s + k / GPU_QBLOCK, x + j); break;
+            case GPU_Q4_0: quant_q4((uint8_t *)q + k / 2, (uint16_t *)s + k / GPU_QBLOCK, x + j); break;
+            default: break;
+            }
         }
     }
 }
