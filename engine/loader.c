@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "engine/janus_names.h"
 #include "engine/loader.h"
 
 #define LOAD_CHUNK_BYTES (16u << 20)   /* f32 staging per chunk of rows */
@@ -104,14 +105,50 @@ static void rows_f32(const tf_tensor *t, const tf_tensor *scale, int64_t cols, i
         }
 }
 
+#define MAX_PARTS 4
+
+/* The checkpoint tensors holding `name`: itself, or (Janus community checkpoints) its
+ * renamed copy or the parts whose rows concatenate to it. Number found, 0 if missing. */
+static int find_parts(const checkpoint *c, const char *name, const tf_tensor **parts,
+                      char *err, size_t errlen)
+{
+    if ((parts[0] = ckpt_find(c, name))) return 1;
+    char alt[MAX_PARTS][JANUS_NAME_MAX];
+    int n = janus_community_names(name, alt, MAX_PARTS);
+    for (int i = 0; i < n; i++)
+        if (!(parts[i] = ckpt_find(c, alt[i]))) n = 0;
+    if (n <= 0) {
+        snprintf(err, errlen, "checkpoint: tensor '%s' is missing", name);
+        return 0;
+    }
+    for (int i = 1; i < n; i++)
+        if (parts[i]->dtype != parts[0]->dtype || parts[i]->n_dims != parts[0]->n_dims ||
+            (parts[0]->n_dims == 2 && parts[i]->shape[1] != parts[0]->shape[1])) {
+            snprintf(err, errlen, "checkpoint: the parts of '%s' ('%s', '%s') do not stack",
+                     name, alt[0], alt[i]);
+            return 0;
+        }
+    return n;
+}
+
+/* Uploads parts stacked along their first dimension (one part: the tensor itself). */
+static gpu_tensor *upload_parts(gpu_ctx *ctx, const checkpoint *c, const char *name,
+                                const tf_tensor **parts, int n_parts, gpu_type type,
+                                char *err, size_t errlen);
+
 gpu_tensor *load_tensor(gpu_ctx *ctx, const checkpoint *c, const char *name, gpu_type type,
                         char *err, size_t errlen)
 {
-    const tf_tensor *t = ckpt_find(c, name);
-    if (!t) {
-        snprintf(err, errlen, "checkpoint: tensor '%s' is missing", name);
-        return NULL;
-    }
+    const tf_tensor *parts[MAX_PARTS];
+    int n = find_parts(c, name, parts, err, errlen);
+    return n ? upload_parts(ctx, c, name, parts, n, type, err, errlen) : NULL;
+}
+
+static gpu_tensor *upload_parts(gpu_ctx *ctx, const checkpoint *c, const char *name,
+                                const tf_tensor **parts, int n_parts, gpu_type type,
+                                char *err, size_t errlen)
+{
+    const tf_tensor *t = parts[0];
     if (t->dtype != TF_F32 && t->dtype != TF_F16 && t->dtype != TF_BF16 &&
         t->dtype != TF_F8_E4M3 && t->dtype != TF_F64) {
         snprintf(err, errlen, "checkpoint: tensor '%s' is %s, not a floating-point type", name,
@@ -142,6 +179,14 @@ gpu_tensor *load_tensor(gpu_ctx *ctx, const checkpoint *c, const char *name, gpu
     }
     int64_t ne[4] = {1, 1, 1, 1};
     for (int d = 0; d < t->n_dims; d++) ne[d] = t->shape[t->n_dims - 1 - d];
+    if (n_parts > 1) {
+        if (t->dtype == TF_F8_E4M3) {
+            snprintf(err, errlen, "checkpoint: '%s' comes in FP8 parts: not supported", name);
+            return NULL;
+        }
+        ne[t->n_dims - 1] = 0;
+        for (int i = 0; i < n_parts; i++) ne[t->n_dims - 1] += parts[i]->shape[0];
+    }
     gpu_tensor *g = gpu_new(ctx, type, ne[0], ne[1], ne[2], ne[3], name);
     if (!g) {
         snprintf(err, errlen, "%s", gpu_errmsg());
@@ -152,9 +197,37 @@ gpu_tensor *load_tensor(gpu_ctx *ctx, const checkpoint *c, const char *name, gpu
                                          t->dtype == TF_BF16);
     int rc = 0;
     if (direct) {
-        /* the mapping converts straight into device layout */
+        /* the mapping converts straight into device layout, part after part */
         gpu_type src = t->dtype == TF_F32 ? GPU_F32 : t->dtype == TF_F16 ? GPU_F16 : GPU_BF16;
-        rc = gpu_upload(ctx, g, t->data, src);
+        int64_t r0 = 0;
+        if (n_parts > 1 && t->n_dims == 1) {
+            /* vectors (biases) in parts: one small concatenation */
+            uint8_t *cat = malloc(gpu_nelem(g) * tf_dtype_size(t->dtype));
+            uint64_t off = 0;
+            for (int i = 0; i < n_parts && cat; i++) {
+                memcpy(cat + off, parts[i]->data, parts[i]->nbytes);
+                off += parts[i]->nbytes;
+            }
+            rc = cat ? gpu_upload(ctx, g, cat, src) : -1;
+            free(cat);
+            if (!cat) snprintf(err, errlen, "checkpoint: out of memory for '%s'", name);
+            n_parts = 0; /* done */
+        }
+        for (int i = 0; i < n_parts && rc == 0; i++) {
+            int64_t rows_i = tf_nelem(parts[i]) / (cols ? cols : 1);
+            if (!tf_is_contiguous(parts[i])) {
+                snprintf(err, errlen, "checkpoint: part '%s' of '%s' is not contiguous",
+                         parts[i]->name, name);
+                gpu_free(ctx, g);
+                return NULL;
+            }
+            rc = gpu_upload_rows(ctx, g, r0, r0 + rows_i, parts[i]->data, src);
+            r0 += rows_i;
+        }
+    } else if (n_parts > 1) {
+        snprintf(err, errlen, "checkpoint: '%s' comes in parts that need conversion", name);
+        gpu_free(ctx, g);
+        return NULL;
     } else {
         int64_t chunk = (int64_t)(LOAD_CHUNK_BYTES / 4 / (uint64_t)(cols ? cols : 1));
         if (chunk < 1) chunk = 1;

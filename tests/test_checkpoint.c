@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "engine/checkpoint.h"
 #include "engine/config.h"
+#include "engine/janus_names.h"
 #include "engine/loader.h"
 #include "engine/safetensors.h"
 #include "harness.h"
@@ -355,6 +356,75 @@ static void test_torch_checkpoints(void)
     unlink(path);
 }
 
+/* janus_tiny rewritten under the deepseek-community names (qkv split in three, pos_embed
+ * squeezed, dropped tensors left out): every official tensor loads the same from both. */
+static void test_janus_community_naming(void)
+{
+    char err[512];
+    checkpoint *off;
+    if (!th_expect(ckpt_open("golden/janus/janus_tiny", &off, err, sizeof err) == 0, "%s", err))
+        return;
+    size_t cap = 1 << 20, len = 0;
+    char *hdr = malloc(cap);
+    uint8_t *data = malloc(8u << 20);
+    uint64_t pos = 0;
+    len += (size_t)snprintf(hdr, cap, "{");
+    for (int i = 0; i < ckpt_count(off); i++) {
+        const tf_tensor *t = ckpt_tensor(off, i);
+        char alt[4][JANUS_NAME_MAX];
+        int n = janus_community_names(t->name, alt, 4);
+        for (int k = 0; k < n; k++) {
+            uint64_t part = t->nbytes / (uint64_t)n;
+            memcpy(data + pos, t->data + part * (uint64_t)k, part);
+            char shape[64];
+            if (janus_community_squeezed(t->name))
+                snprintf(shape, sizeof shape, "%lld,%lld", (long long)t->shape[1], (long long)t->shape[2]);
+            else if (t->n_dims == 1)
+                snprintf(shape, sizeof shape, "%lld", (long long)(t->shape[0] / n));
+            else if (t->n_dims == 2)
+                snprintf(shape, sizeof shape, "%lld,%lld", (long long)(t->shape[0] / n), (long long)t->shape[1]);
+            else
+                snprintf(shape, sizeof shape, "%lld,%lld,%lld,%lld", (long long)t->shape[0],
+                         (long long)t->shape[1], (long long)t->shape[2], (long long)t->shape[3]);
+            len += (size_t)snprintf(hdr + len, cap - len,
+                                    "%s\"%s\":{\"dtype\":\"%s\",\"shape\":[%s],\"data_offsets\":[%llu,%llu]}",
+                                    len > 1 ? "," : "", alt[k], tf_dtype_name(t->dtype), shape,
+                                    (unsigned long long)pos, (unsigned long long)(pos + part));
+            pos += part;
+        }
+    }
+    snprintf(hdr + len, cap - len, "}");
+    char path[512];
+    snprintf(path, sizeof path, "%s/pytorch_model.bin", tmp);
+    unlink(path);
+    write_st("model.safetensors", hdr, data, pos);
+    free(hdr);
+    free(data);
+    checkpoint *com;
+    if (th_expect(ckpt_open(tmp, &com, err, sizeof err) == 0, "community copy: %s", err)) {
+        int ok = 1, loaded = 0;
+        for (int i = 0; i < ckpt_count(off) && ok; i++) {
+            const char *name = ckpt_tensor(off, i)->name;
+            if (janus_name_dropped(name)) continue;
+            gpu_tensor *a = load_tensor(T, off, name, GPU_F32, err, sizeof err);
+            gpu_tensor *b = a ? load_tensor(T, com, name, GPU_F32, err, sizeof err) : NULL;
+            ok = a && b && gpu_nelem(a) == gpu_nelem(b) && memcmp(a->ne, b->ne, sizeof a->ne) == 0;
+            if (ok) {
+                float *x = th_read(a), *y = th_read(b);
+                ok = memcmp(x, y, (size_t)gpu_nelem(a) * 4) == 0;
+                free(x), free(y);
+                loaded++;
+            }
+            if (!ok) printf("janus tensor '%s' differs: %s\n", name, err);
+            gpu_free(T, a), gpu_free(T, b);
+        }
+        th_expect(ok && loaded > 400, "every official Janus tensor loads the same from the "
+                                      "community naming (%d)", loaded);
+        ckpt_close(com);
+    }
+    ckpt_close(off);
+}
+
 int main(void)
 {
     th_init("test_checkpoint");
@@ -367,6 +437,7 @@ int main(void)
     test_fp8_weights();
     test_load_golden();
     test_torch_checkpoints();
+    test_janus_community_naming();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0) printf("could not remove %s\n", tmp);
