@@ -162,7 +162,8 @@ typedef enum { GPU_SILU, GPU_GELU_ERF, GPU_GELU_TANH, GPU_SCALE } gpu_unop;
 int gpu_unary(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *x, gpu_unop op, float s);
 /* y = silu(gate) * up, all [ne0, ...] f32 of one shape. */
 int gpu_swiglu(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *gate, gpu_tensor *up);
-/* y = copy of x (any strides) into contiguous f32 y of the same shape. */
+/* y = x for two tensors of one shape with any row strides (a view made contiguous, new rows
+ * written into a KV cache view); x f32 or f16, y f32. */
 int gpu_copy(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *x);
 
 /* 2-D convolution, stride 1: x [W, H, Cin, B] f32, w [k*k*Cin, Cout] (PyTorch's

@@ -79,21 +79,22 @@ int gpu_unary(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *x, gpu_unop op, float s)
 int gpu_copy(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *x)
 {
     if (ctx->failed) return -1;
-    if (check_f32(ctx, "copy", y) || gpu_check_same_shape(ctx, "copy", y, x) ||
+    char sx[160], sy[160];
+    if (gpu_check_type(ctx, "copy", y, GPU_F32) || gpu_check_same_shape(ctx, "copy", y, x) ||
         gpu_check_distinct(ctx, "copy", y, x))
         return -1;
-    if (x->type != GPU_F32 && x->type != GPU_F16) {
-        char s[160];
-        return gpu_fail(ctx, "copy: %s must be f32 or f16", gpu_shape_str(x, s, sizeof s));
-    }
-    uint32_t off;
+    if ((x->type != GPU_F32 && x->type != GPU_F16) || y->nb[0] != 1 || x->nb[0] != 1)
+        return gpu_fail(ctx, "copy: %s into %s: f32 or f16 rows into f32 rows only",
+                        gpu_shape_str(x, sx, sizeof sx), gpu_shape_str(y, sy, sizeof sy));
+    uint32_t xoff, yoff;
     gpu_bind b[2];
-    if (gpu_bind_tensor(ctx, &b[0], x, 0, &off) || gpu_bind_tensor(ctx, &b[1], y, 1, NULL))
+    if (gpu_bind_tensor(ctx, &b[0], x, 0, &xoff) || gpu_bind_tensor(ctx, &b[1], y, 1, &yoff))
         return -1;
-    struct { uint32_t ne[4], nb[4], n, off; } pc = {
+    struct { uint32_t ne[4], xnb[4], ynb[4], n, xoff, yoff; } pc = {
         {(uint32_t)x->ne[0], (uint32_t)x->ne[1], (uint32_t)x->ne[2], (uint32_t)x->ne[3]},
-        {(uint32_t)x->nb[0], (uint32_t)x->nb[1], (uint32_t)x->nb[2], (uint32_t)x->nb[3]},
-        (uint32_t)gpu_nelem(x), off};
+        {1, (uint32_t)x->nb[1], (uint32_t)x->nb[2], (uint32_t)x->nb[3]},
+        {1, (uint32_t)y->nb[1], (uint32_t)y->nb[2], (uint32_t)y->nb[3]},
+        (uint32_t)gpu_nelem(x), xoff, yoff};
     return run(ctx, "copy", x->type == GPU_F16 ? "copy_f16" : "copy_f32", b, 2, &pc, sizeof pc,
                gpu_nelem(x));
 }

@@ -1,5 +1,6 @@
 #version 450
-// copy.comp: a strided (viewed) tensor into a contiguous f32 one of the same shape.
+// copy.comp: y = x element by element between strided tensors of one shape (making a view
+// contiguous, or writing new rows into a KV cache view). Offsets and strides in elements.
 #include "common.glsl"
 #ifdef SRC_F16
 layout(binding = 0) readonly buffer Xb { uint Xw[]; };
@@ -8,8 +9,8 @@ float x_at(uint i) { return half_at(Xw[i >> 1], i); }
 layout(binding = 0) readonly buffer Xb { float Xf[]; };
 float x_at(uint i) { return Xf[i]; }
 #endif
-layout(binding = 1) writeonly buffer Yb { float Y[]; };
-layout(push_constant) uniform P { uvec4 ne; uvec4 nb; uint n, off; } p;
+layout(binding = 1) buffer Yb { float Y[]; };
+layout(push_constant) uniform P { uvec4 ne; uvec4 xnb; uvec4 ynb; uint n, xoff, yoff; } p;
 
 void main()
 {
@@ -17,5 +18,6 @@ void main()
     if (i >= p.n) return;
     uvec4 c = uvec4(i % p.ne.x, (i / p.ne.x) % p.ne.y, (i / (p.ne.x * p.ne.y)) % p.ne.z,
                     i / (p.ne.x * p.ne.y * p.ne.z));
-    Y[i] = x_at(p.off + c.x + c.y * p.nb.y + c.z * p.nb.z + c.w * p.nb.w);
+    Y[p.yoff + c.x + c.y * p.ynb.y + c.z * p.ynb.z + c.w * p.ynb.w] =
+        x_at(p.xoff + c.x + c.y * p.xnb.y + c.z * p.xnb.z + c.w * p.xnb.w);
 }

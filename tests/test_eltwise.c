@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "harness.h"
 #include "ref.h"
 
@@ -87,6 +88,22 @@ static void test_copy_view(gpu_type type)
     gpu_free(T, X), gpu_free(T, V), gpu_free(T, Y);
 }
 
+/* Rows written into a strided view of a bigger tensor (a KV cache at position 5). */
+static void test_copy_into_view(void)
+{
+    int64_t hd = 8, heads = 3, ctx = 20, nt = 4;
+    float *cache0 = th_randv(hd * heads * ctx, 1.0f), *x = th_randv(hd * heads * nt, 1.0f);
+    gpu_tensor *C = th_tensor(GPU_F32, hd, heads, ctx, 1, cache0), *X = th_tensor(GPU_F32, hd, heads, nt, 1, x);
+    gpu_tensor *V = gpu_view(T, C, hd, heads, nt, 1, hd, hd * heads, hd * heads * ctx, 5 * hd * heads);
+    TH_OK(gpu_copy(T, V, X));
+    float *got = th_read(C), *want = th_alloc((size_t)(hd * heads * ctx) * 4);
+    memcpy(want, cache0, (size_t)(hd * heads * ctx) * 4);
+    memcpy(want + 5 * hd * heads, x, (size_t)(hd * heads * nt) * 4);
+    th_check("copy into a cache view", want, got, hd * heads * ctx, 0);
+    free(cache0), free(x), free(got), free(want);
+    gpu_free(T, C), gpu_free(T, X), gpu_free(T, V);
+}
+
 int main(void)
 {
     th_init("test_eltwise");
@@ -99,5 +116,6 @@ int main(void)
     test_swiglu(300, 3);
     test_copy_view(GPU_F32);
     test_copy_view(GPU_F16);
+    test_copy_into_view();
     return th_finish();
 }
