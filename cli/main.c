@@ -11,6 +11,8 @@ static const char usage[] =
     "commands:\n"
     "  devices              list the Vulkan devices (the one used is marked *)\n"
     "  bench ops            memory bandwidth, matrix-vector and matrix-matrix rates\n"
+    "  tokenize --model DIR [--no-bos] TEXT   token ids of TEXT (\"-\": stdin)\n"
+    "  detokenize --model DIR ID...           the text of token ids\n"
     "\n"
     "options:\n"
     "  --device N           use Vulkan device N (also $VKSEEK_DEVICE); default: the first\n"
@@ -53,5 +55,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "devices") == 0) return cmd_devices(argc - 1, argv + 1);
     if (strcmp(argv[1], "bench") == 0) return cmd_bench(argc - 1, argv + 1);
+    if (strcmp(argv[1], "tokenize") == 0) return cmd_tokenize(argc - 1, argv + 1);
+    if (strcmp(argv[1], "detokenize") == 0) return cmd_detokenize(argc - 1, argv + 1);
     return cli_error("unknown command '%s' (see 'vkseek --help')", argv[1]);
 }
