@@ -4,5 +4,6 @@
 #define VKSEEK_BENCH_H
 
 int bench_ops(int argc, char **argv);
+int bench_tokenizer(int argc, char **argv);
 
 #endif
