@@ -4,12 +4,14 @@
  * tokenizer_config.json handling, and broken files that must fail with one line.
  * No GPU; runs from tests/ (ctest's working directory). */
 #include <cjson/cJSON.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "text/tok_internal.h" /* the regex rewriting is tested directly */
 #include "text/tokenizer.h"
 
 static int passed, failed;
@@ -326,6 +328,42 @@ static void test_invalid_text(void)
     tok_free(t);
 }
 
+/* Oniguruma constructs PCRE2 reads differently are rewritten; the rest passes through. */
+static void test_regex_dialect(void)
+{
+    static const char *cases[][2] = {
+        {"\\s+(?!\\S)", "\\p{White_Space}+(?!\\P{White_Space})"},
+        {"[^\\s\\p{L}]", "[^\\p{White_Space}\\p{L}]"},
+        {"(?i:'s|'t)", "(?i:'s|'t)"},
+        {"(?m:a.b)", "(?s:a.b)"},
+        {"\\u00e9\\h", "\\x{00e9}[0-9A-Fa-f]"},
+        {"[\\]a]", "[\\]a]"},
+        {"[]a]", "[]a]"},
+        {"[[:alpha:]]+", "[[:alpha:]]+"},
+    };
+    char err[256];
+    tk_bytes out = {0};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int rc = tk_onig_translate(cases[i][0], strlen(cases[i][0]), &out, err, sizeof err);
+        check(rc == 0 && out.n == strlen(cases[i][1]) && memcmp(out.p, cases[i][1], out.n) == 0,
+              "regex %s -> %s (got %.*s)", cases[i][0], cases[i][1], rc ? 0 : (int)out.n, (const char *)out.p);
+    }
+    static const char *refused[] = {"[a[b]]", "[a&&b]", "[\\W]", "abc\\", "\\u12", "[abc"};
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+        check(tk_onig_translate(refused[i], strlen(refused[i]), &out, err, sizeof err) == -1,
+              "regex %s is refused (%s)", refused[i], err);
+    free(out.p);
+    /* U+180E is \s to PCRE2 but not White_Space (Oniguruma): it must not match. */
+    tk_regex *re = tk_regex_compile("\\s", 2, 0, err, sizeof err);
+    if (check(re != NULL, "compile \\s: %s", err)) {
+        const char *mvs = "\xe1\xa0\x8e", *nel = "\xc2\x85";
+        check(pcre2_match(re->code, (PCRE2_SPTR)mvs, 3, 0, 0, re->md, re->mc) == PCRE2_ERROR_NOMATCH &&
+                  pcre2_match(re->code, (PCRE2_SPTR)nel, 2, 0, 0, re->md, re->mc) == 1,
+              "\\s is White_Space: not U+180E, but U+0085");
+    }
+    tk_regex_free(re);
+}
+
 /* ---- small hand-written tokenizers in a temporary directory ---- */
 
 static char tmpdir[64];
@@ -384,6 +422,7 @@ static const char letters[] =
 static void test_split_behaviours(void)
 {
     char err[512], pre[256];
+    tokenizer *t;
     static const struct {
         const char *behavior;
         int32_t ids[8];
@@ -400,7 +439,7 @@ static void test_split_behaviours(void)
                  "{\"type\":\"Split\",\"pattern\":{\"String\":\"-\"},\"behavior\":\"%s\",\"invert\":false}",
                  cases[i].behavior);
         write_small(letters, "", pre, "\"ignore_merges\":true,", "", "null", NULL);
-        tokenizer *t = tok_load(tmpdir, err, sizeof err);
+        t = tok_load(tmpdir, err, sizeof err);
         char what[64];
         snprintf(what, sizeof what, "split behaviour %s", cases[i].behavior);
         if (check(t != NULL, "%s: load: %s", what, err))
@@ -411,9 +450,20 @@ static void test_split_behaviours(void)
     write_small(letters, "",
                 "{\"type\":\"Split\",\"pattern\":{\"Regex\":\"[a-z]+\"},\"behavior\":\"Removed\",\"invert\":true}",
                 "\"ignore_merges\":true,", "", "null", NULL);
-    tokenizer *t = tok_load(tmpdir, err, sizeof err);
+    t = tok_load(tmpdir, err, sizeof err);
     if (check(t != NULL, "invert: load: %s", err)) encode_eq(t, "the-final--countdown", 0, IDS(20, 21, 22), "split invert");
     tok_free(t);
+    /* Digits: one piece per digit, or runs of digits. */
+    for (int individual = 0; individual < 2; individual++) {
+        snprintf(pre, sizeof pre, "{\"type\":\"Digits\",\"individual_digits\":%s}", individual ? "true" : "false");
+        write_small("\"1\":0,\"2\":1,\"12\":2,\"a\":3,\"a1\":4", "", pre, "\"ignore_merges\":true,", "", "null", NULL);
+        t = tok_load(tmpdir, err, sizeof err);
+        if (check(t != NULL, "Digits: load: %s", err)) {
+            if (individual) encode_eq(t, "a12", 0, IDS(3, 0, 1), "Digits individual_digits");
+            else encode_eq(t, "a12", 0, IDS(3, 2), "Digits runs");
+        }
+        tok_free(t);
+    }
     /* ByteLevel with add_prefix_space and the GPT-2 regex. */
     write_tok("{\"pre_tokenizer\":{\"type\":\"ByteLevel\",\"add_prefix_space\":true,\"use_regex\":true},"
               "\"model\":{\"ignore_merges\":true,\"vocab\":{\"t\":0,\"h\":1,\"e\":2,\"Ġ\":28,\"Ġthe\":29},"
@@ -517,8 +567,21 @@ static void test_bad_files(void)
         check(!t && err[0] && !strchr(err, '\n'), "bad file (%s) fails with one line: %s", bad[i].what, err);
         tok_free(t);
     }
+    /* An absurdly large file is refused before it is read (sparse: costs no disk). */
+    char path[128];
+    snprintf(path, sizeof path, "%s/tokenizer.json", tmpdir);
+    int fd = open(path, O_WRONLY | O_TRUNC);
+    int sized = fd >= 0 && ftruncate(fd, (off_t)3 << 30) == 0;
+    if (fd >= 0) close(fd);
     err[0] = 0;
-    tokenizer *t = tok_load("/nonexistent/dir", err, sizeof err);
+    tokenizer *t = sized ? tok_load(tmpdir, err, sizeof err) : NULL;
+    check(sized && !t && strstr(err, "too large"), "a 3 GiB tokenizer.json is refused: %s", err);
+    /* Strings from the file are escaped in messages, so the message stays one line. */
+    write_tok("{\"normalizer\":{\"type\":\"Evil\\nType\"},\"model\":{}}", NULL);
+    t = tok_load(tmpdir, err, sizeof err);
+    check(!t && strstr(err, "Evil\\nType") && !strchr(err, '\n'), "newline in a type name is escaped: %s", err);
+    err[0] = 0;
+    t = tok_load("/nonexistent/dir", err, sizeof err);
     check(!t && strstr(err, "tokenizer.json"), "missing tokenizer.json fails: %s", err);
     /* Sanity: the same small vocabulary loads when the file is right. */
     char json[256];
@@ -541,6 +604,7 @@ int main(void)
     test_lookups();
     test_stream_split_character();
     test_invalid_text();
+    test_regex_dialect();
     test_split_behaviours();
     test_merges();
     test_bad_files();

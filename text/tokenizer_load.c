@@ -27,27 +27,25 @@ int tk_fail(tk_loader *ld, const char *fmt, ...)
 
 const char *tk_snippet(const char *s, size_t n, char *buf, size_t cap)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < n && o + 8 < cap; i++) {
+    size_t o = 0, i = 0;
+    /* Room for the widest item (a 4-byte character or "\xNN"), "..." and the NUL. */
+    while (i < n && o + 8 <= cap) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x80 && (c & 0xC0) != 0x80) { /* copy a whole character or stop */
-            uint32_t cp;
-            int k = tk_utf8_next((const uint8_t *)s + i, n - i, &cp);
-            if (k > 0 && o + (size_t)k + 8 < cap) {
-                memcpy(buf + o, s + i, (size_t)k);
-                o += (size_t)k;
-                i += (size_t)k - 1;
-                continue;
-            }
-            if (k > 0) break;
+        uint32_t cp;
+        int k = c >= 0x80 ? tk_utf8_next((const uint8_t *)s + i, n - i, &cp) : 0;
+        if (k > 0) { /* whole characters, so the message stays valid UTF-8 */
+            memcpy(buf + o, s + i, (size_t)k);
+            o += (size_t)k;
+            i += (size_t)k;
+            continue;
         }
         if (c >= 0x20 && c < 0x7F && c != '\\')
             buf[o++] = (char)c;
         else
             o += (size_t)snprintf(buf + o, cap - o, c == '\\' ? "\\\\" : c == '\n' ? "\\n" : "\\x%02x", c);
+        i++;
     }
-    if (o + 8 < cap || n == 0) buf[o] = 0;
-    else snprintf(buf + o, cap - o, "...");
+    snprintf(buf + o, cap - o, "%s", i < n ? "..." : "");
     return buf;
 }
 

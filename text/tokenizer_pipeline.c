@@ -31,6 +31,9 @@ int tk_nfc(const uint8_t *s, size_t n, tk_bytes *out)
     return 0;
 }
 
+/* A string from the file as it may appear in a one-line message. */
+#define SHOW(s) tk_snippet((s), strlen(s), (char[64]){0}, 64)
+
 static const char *type_of(const cJSON *j)
 {
     const cJSON *ty = cJSON_GetObjectItemCaseSensitive(j, "type");
@@ -52,7 +55,7 @@ static int normalizer(tk_loader *ld, const cJSON *j, int depth)
         cJSON_ArrayForEach(e, list) if (normalizer(ld, e, depth + 1)) return -1;
         return 0;
     }
-    return tk_fail(ld, "normalizer \"%.40s\" is not supported (only NFC, or none)", ty);
+    return tk_fail(ld, "normalizer \"%s\" is not supported (only NFC, or none)", SHOW(ty));
 }
 
 static int split_stage(tk_loader *ld, const cJSON *j, tk_stage *st)
@@ -69,7 +72,7 @@ static int split_stage(tk_loader *ld, const cJSON *j, tk_stage *st)
     int b = -1;
     for (int i = 0; i < 5; i++)
         if (strcmp(beh->valuestring, names[i]) == 0) b = i;
-    if (b < 0) return tk_fail(ld, "Split.behavior \"%.40s\" is unknown", beh->valuestring);
+    if (b < 0) return tk_fail(ld, "Split.behavior \"%s\" is unknown", SHOW(beh->valuestring));
     st->behavior = (tk_behavior)b;
     if (tk_json_bool(ld, j, "Split", "invert", &st->invert)) return -1;
     char msg[400];
@@ -90,7 +93,7 @@ static int pre_tokenizer(tk_loader *ld, const cJSON *j, int depth)
     }
     if (t->n_stages >= MAX_STAGES) return tk_fail(ld, "more than %d pre-tokenizers", MAX_STAGES);
     if (t->n_stages > 0 && t->stages[t->n_stages - 1].byte_level)
-        return tk_fail(ld, "pre_tokenizer \"%.40s\" after ByteLevel is not supported", ty);
+        return tk_fail(ld, "pre_tokenizer \"%s\" after ByteLevel is not supported", SHOW(ty));
     tk_stage *st = &t->stages[t->n_stages++];
     char msg[400];
     if (strcmp(ty, "Split") == 0) return split_stage(ld, j, st);
@@ -113,7 +116,7 @@ static int pre_tokenizer(tk_loader *ld, const cJSON *j, int depth)
         st->re = tk_regex_compile(gpt2_regex, sizeof gpt2_regex - 1, 0, msg, sizeof msg);
         return st->re ? 0 : tk_fail(ld, "ByteLevel: %s", msg);
     }
-    return tk_fail(ld, "pre_tokenizer \"%.40s\" is not supported (Split, Digits, ByteLevel)", ty);
+    return tk_fail(ld, "pre_tokenizer \"%s\" is not supported (Split, Digits, ByteLevel)", SHOW(ty));
 }
 
 /* Only ByteLevel decoding exists here: anything else would decode differently. */
@@ -128,7 +131,7 @@ static int decoder(tk_loader *ld, const cJSON *j, int depth)
         cJSON_ArrayForEach(e, list) if (decoder(ld, e, depth + 1)) return -1;
         return 0;
     }
-    return tk_fail(ld, "decoder \"%.40s\" is not supported (ByteLevel only)", ty ? ty : "?");
+    return tk_fail(ld, "decoder \"%s\" is not supported (ByteLevel only)", ty ? SHOW(ty) : "?");
 }
 
 int tk_load_pipeline(tk_loader *ld, const cJSON *root)
@@ -166,10 +169,10 @@ static int template_processing(tk_loader *ld, const cJSON *j, int32_t *bos)
         int64_t id = -1;
         if (cJSON_IsArray(ids) && cJSON_GetArraySize(ids) == 1) {
             if (tk_json_int(cJSON_GetArrayItem(ids, 0), 0, ld->t->n_ids - 1, &id))
-                return tk_fail(ld, "TemplateProcessing: the id of %.60s is out of range", name->valuestring);
+                return tk_fail(ld, "TemplateProcessing: the id of %s is out of range", SHOW(name->valuestring));
         } else
             id = tok_token_id(ld->t, name->valuestring);
-        if (id < 0) return tk_fail(ld, "TemplateProcessing: %.60s is not a token", name->valuestring);
+        if (id < 0) return tk_fail(ld, "TemplateProcessing: %s is not a token", SHOW(name->valuestring));
         *bos = (int32_t)id;
     }
     return 0;
@@ -187,7 +190,7 @@ static int post_processor(tk_loader *ld, const cJSON *j, int depth, int32_t *bos
         cJSON_ArrayForEach(e, list) if (post_processor(ld, e, depth + 1, bos)) return -1;
         return 0;
     }
-    return tk_fail(ld, "post_processor \"%.40s\" is not supported", ty ? ty : "?");
+    return tk_fail(ld, "post_processor \"%s\" is not supported", ty ? SHOW(ty) : "?");
 }
 
 int tk_load_post_processor(tk_loader *ld, const cJSON *root, int32_t *template_bos)
