@@ -453,6 +453,12 @@ static void test_split_behaviours(void)
     t = tok_load(tmpdir, err, sizeof err);
     if (check(t != NULL, "invert: load: %s", err)) encode_eq(t, "the-final--countdown", 0, IDS(20, 21, 22), "split invert");
     tok_free(t);
+    /* An empty String pattern matches nowhere: the piece stays whole. */
+    write_small(letters, "", "{\"type\":\"Split\",\"pattern\":{\"String\":\"\"},\"behavior\":\"Isolated\"}",
+                "\"ignore_merges\":true,", "", "null", NULL);
+    t = tok_load(tmpdir, err, sizeof err);
+    if (check(t != NULL, "empty pattern: load: %s", err)) encode_eq(t, "the", 0, IDS(20), "empty String pattern");
+    tok_free(t);
     /* Digits: one piece per digit, or runs of digits. */
     for (int individual = 0; individual < 2; individual++) {
         snprintf(pre, sizeof pre, "{\"type\":\"Digits\",\"individual_digits\":%s}", individual ? "true" : "false");

@@ -63,7 +63,9 @@ int tok_encode(tokenizer *t, const char *text, size_t len, int add_bos, int32_t 
     tk_ids out = {0};
     int rc = -1;
     pthread_mutex_lock(&t->lock);
-    if (tk_ids_put(&out, NULL, 0) || (add_bos && t->bos >= 0 && tk_ids_push(&out, t->bos))) {
+    /* Allocated up front, so even an empty result is a real array. */
+    if (tk_grow((void **)&out.p, &out.cap, 0, 16, sizeof *out.p) ||
+        (add_bos && t->bos >= 0 && tk_ids_push(&out, t->bos))) {
         snprintf(err, errlen, "out of memory");
         goto done;
     }

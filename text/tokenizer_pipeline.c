@@ -76,7 +76,10 @@ static int split_stage(tk_loader *ld, const cJSON *j, tk_stage *st)
     st->behavior = (tk_behavior)b;
     if (tk_json_bool(ld, j, "Split", "invert", &st->invert)) return -1;
     char msg[400];
-    st->re = tk_regex_compile(p->valuestring, strlen(p->valuestring), p == lit, msg, sizeof msg);
+    if (p == lit && !p->valuestring[0]) /* HF: an empty string matches nowhere */
+        st->re = tk_regex_compile("(?!)", 4, 0, msg, sizeof msg);
+    else
+        st->re = tk_regex_compile(p->valuestring, strlen(p->valuestring), p == lit, msg, sizeof msg);
     return st->re ? 0 : tk_fail(ld, "Split: %s", msg);
 }
 
