@@ -5,5 +5,6 @@
 
 int bench_ops(int argc, char **argv);
 int bench_load(int argc, char **argv);
+int bench_tokenizer(int argc, char **argv);
 
 #endif

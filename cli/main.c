@@ -11,7 +11,11 @@ static const char usage[] =
     "commands:\n"
     "  devices              list the Vulkan devices (the one used is marked *)\n"
     "  bench ops            memory bandwidth, matrix-vector and matrix-matrix rates\n"
+    "  bench load --model DIR [--quant Q]     checkpoint open, read and upload rates\n"
+    "  bench tokenizer --model DIR            tokenizer MB/s on 1 MB of mixed text\n"
     "  inspect DIR [--quant Q]  a checkpoint's architecture, size and device memory\n"
+    "  tokenize --model DIR [--no-bos] TEXT   token ids of TEXT (\"-\": stdin)\n"
+    "  detokenize --model DIR ID...           the text of token ids\n"
     "\n"
     "options:\n"
     "  --device N           use Vulkan device N (also $VKSEEK_DEVICE); default: the first\n"
@@ -55,5 +59,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "devices") == 0) return cmd_devices(argc - 1, argv + 1);
     if (strcmp(argv[1], "bench") == 0) return cmd_bench(argc - 1, argv + 1);
     if (strcmp(argv[1], "inspect") == 0) return cmd_inspect(argc - 1, argv + 1);
+    if (strcmp(argv[1], "tokenize") == 0) return cmd_tokenize(argc - 1, argv + 1);
+    if (strcmp(argv[1], "detokenize") == 0) return cmd_detokenize(argc - 1, argv + 1);
     return cli_error("unknown command '%s' (see 'vkseek --help')", argv[1]);
 }
