@@ -2,9 +2,11 @@
  * On shared-memory devices (lavapipe, integrated GPUs) tensors live in host-visible device
  * memory written in place; elsewhere transfers go through one staging buffer, in chunks,
  * so host memory stays bounded whatever the tensor's size. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "internal.h"
 
 #define STAGING_BYTES (64u << 20)
@@ -84,6 +86,45 @@ void gpu_mem_unref(gpu_ctx *ctx, struct gpu_mem *m)
 }
 
 static int is_quant(gpu_type t) { return t == GPU_Q8_0 || t == GPU_Q4_0; }
+
+/* Host conversion of rows [r0, r1) into device layout, split over the CPU's cores when big
+ * (quantising a checkpoint is compute-bound; first touches of fresh pages too). q and s point
+ * at row r0's quants and scales; src at row r0's elements. */
+typedef struct {
+    gpu_type dst, src_type;
+    uint8_t *q, *s;
+    const void *src;
+    int64_t cols, r0, r1;
+    uint64_t qrow, srow;
+} convert_job;
+
+static void *convert_part(void *arg)
+{
+    convert_job *j = arg;
+    gpu_convert_rows(j->dst, j->q + (uint64_t)j->r0 * j->qrow, j->s + (uint64_t)j->r0 * j->srow,
+                     j->src, j->src_type, j->cols, j->r0, j->r1);
+    return NULL;
+}
+
+static void convert(gpu_type dst, uint8_t *q, uint8_t *s, const void *src, gpu_type src_type,
+                    int64_t cols, int64_t rows, uint64_t qrow, uint64_t srow)
+{
+    enum { MAX_THREADS = 8 };
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int n = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (int)cpus;
+    if ((uint64_t)rows * (uint64_t)cols < (1u << 20) || rows < n) n = 1;
+    pthread_t th[MAX_THREADS];
+    convert_job job[MAX_THREADS];
+    int started = 0;
+    for (int i = 0; i < n; i++) {
+        job[i] = (convert_job){dst, src_type, q, s, src, cols, rows * i / n, rows * (i + 1) / n,
+                               qrow, srow};
+        if (i + 1 < n && pthread_create(&th[i], NULL, convert_part, &job[i]) == 0) started |= 1 << i;
+        else convert_part(&job[i]); /* the last part, or a thread that could not start */
+    }
+    for (int i = 0; i < n; i++)
+        if (started & (1 << i)) pthread_join(th[i], NULL);
+}
 
 static uint64_t tensor_alloc_bytes(const gpu_tensor *t)
 {
@@ -218,8 +259,8 @@ int gpu_upload_rows(gpu_ctx *ctx, gpu_tensor *t, int64_t r0, int64_t r1, const v
         /* Earlier work may still read this tensor. */
         if (ctx->recording && gpu_sync(ctx)) return -1;
         uint8_t *base = t->mem->map + t->offset;
-        gpu_convert_rows(t->type, base + (uint64_t)r0 * qrow, base + soff + (uint64_t)r0 * srow,
-                         src, src_type, cols, 0, r1 - r0);
+        convert(t->type, base + (uint64_t)r0 * qrow, base + soff + (uint64_t)r0 * srow, src,
+                src_type, cols, r1 - r0, qrow, srow);
         return 0;
     }
     if (ensure_staging(ctx)) return -1;
@@ -230,8 +271,10 @@ int gpu_upload_rows(gpu_ctx *ctx, gpu_tensor *t, int64_t r0, int64_t r1, const v
         int64_t b = a + chunk < r1 ? a + chunk : r1;
         uint64_t nq = (uint64_t)(b - a) * qrow;
         if (gpu_sync(ctx)) return -1; /* the staging buffer is free again */
-        gpu_convert_rows(t->type, ctx->staging->map, ctx->staging->map + nq, src, src_type,
-                         cols, a - r0, b - r0);
+        const uint8_t *from = (const uint8_t *)src +
+                              (uint64_t)(a - r0) * (uint64_t)cols * gpu_type_bytes(src_type, 1, 1);
+        convert(t->type, ctx->staging->map, ctx->staging->map + nq, from, src_type, cols, b - a,
+                qrow, srow);
         if (gpu_record_copy(ctx, t->mem, t->offset + (uint64_t)a * qrow, ctx->staging, 0, nq))
             return -1;
         if (srow && gpu_record_copy(ctx, t->mem, t->offset + soff + (uint64_t)a * srow,
