@@ -1,0 +1,216 @@
+/* lm.c: what every language stack shares: loading the embeddings, final norm and head,
+ * activations, the forward loop over the stack's layers, and the logits. The layers are the
+ * stack's (llama.c for LLaMA/Qwen2, deepseek.c for DeepSeek V2/V3). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "engine/loader.h"
+#include "text/lm_internal.h"
+
+gpu_tensor *lm_weight(lm *m, const checkpoint *ck, const char *prefix, const char *name,
+                      int matrix, char *err, size_t errlen)
+{
+    char full[512];
+    snprintf(full, sizeof full, "%s%s", prefix, name);
+    const tf_tensor *t = ckpt_find(ck, full);
+    gpu_type type = matrix && t ? load_format(t, m->o.quant) : GPU_F32;
+    return load_tensor(m->ctx, ck, full, type, err, errlen);
+}
+
+int lm_check_shape(const gpu_tensor *t, int64_t ne0, int64_t ne1, int layer, char *err,
+                   size_t errlen)
+{
+    if (t->ne[0] == ne0 && t->ne[1] == ne1) return 0;
+    snprintf(err, errlen, "tensor '%s' (layer %d) is [%lld, %lld]; config.json implies [%lld, %lld]",
+             t->name, layer, (long long)t->ne[1], (long long)t->ne[0], (long long)ne1,
+             (long long)ne0);
+    return -1;
+}
+
+static void free_common_acts(lm *m)
+{
+    gpu_free(m->ctx, m->xb);
+    gpu_free(m->ctx, m->last);
+    gpu_free(m->ctx, m->logits);
+    m->xb = m->last = m->logits = NULL;
+    m->n_tok = m->n_seq = m->logits_rows = 0;
+}
+
+void lm_free(lm *m)
+{
+    if (!m) return;
+    free_common_acts(m);
+    if (m->stack) m->stack->free(m);
+    if (m->head != m->embed) gpu_free(m->ctx, m->head);
+    gpu_free(m->ctx, m->embed);
+    gpu_free(m->ctx, m->norm);
+    free(m);
+}
+
+lm *lm_load(gpu_ctx *ctx, const checkpoint *ck, const lm_config *cfg, const char *prefix,
+            const lm_options *o, char *err, size_t errlen)
+{
+    if (o->n_ctx < 1 || o->n_seq < 1 || o->n_seq > 4096 ||
+        (int64_t)o->n_ctx > 4 * (int64_t)cfg->max_position_embeddings) {
+        snprintf(err, errlen, "context %d x %d sequences is out of range (max_position_embeddings "
+                              "%d)", o->n_ctx, o->n_seq, cfg->max_position_embeddings);
+        return NULL;
+    }
+    lm *m = calloc(1, sizeof *m);
+    if (!m) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    m->ctx = ctx, m->c = *cfg, m->o = *o;
+    m->stack = cfg->arch == LM_LLAMA || cfg->arch == LM_QWEN2 ? &llama_stack : &deepseek_stack;
+    char pm[64], hn[96];
+    snprintf(pm, sizeof pm, "%smodel.", prefix);
+    snprintf(hn, sizeof hn, "%slm_head.weight", prefix);
+    if (!(m->embed = lm_weight(m, ck, pm, "embed_tokens.weight", 1, err, errlen)) ||
+        !(m->norm = lm_weight(m, ck, pm, "norm.weight", 0, err, errlen)))
+        goto fail;
+    if (cfg->tie_word_embeddings && !ckpt_find(ck, hn)) m->head = m->embed;
+    else if (!(m->head = lm_weight(m, ck, prefix, "lm_head.weight", 1, err, errlen))) goto fail;
+    if (m->embed->ne[0] != cfg->hidden_size || m->head->ne[0] != cfg->hidden_size ||
+        m->embed->ne[1] < cfg->vocab_size || m->head->ne[1] < cfg->vocab_size) {
+        snprintf(err, errlen, "the embedding [%lld, %lld] or head [%lld, %lld] does not fit "
+                              "hidden_size %d and vocab_size %d",
+                 (long long)m->embed->ne[1], (long long)m->embed->ne[0],
+                 (long long)m->head->ne[1], (long long)m->head->ne[0], cfg->hidden_size,
+                 cfg->vocab_size);
+        goto fail;
+    }
+    if (m->stack->load(m, ck, prefix, err, errlen)) goto fail;
+    return m;
+fail:
+    gpu_clear_error(ctx);
+    lm_free(m);
+    return NULL;
+}
+
+/* Activations for n_tok tokens of every sequence (kept while the size repeats: decode). */
+static int ensure_acts(lm *m, int n_tok, int n_seq, char *err, size_t errlen)
+{
+    if (m->n_tok == n_tok && m->n_seq == n_seq) return 0;
+    free_common_acts(m);
+    m->xb = gpu_new(m->ctx, GPU_F32, m->c.hidden_size, n_tok, n_seq, 1, "xb");
+    m->last = gpu_new(m->ctx, GPU_F32, m->c.hidden_size, n_seq, 1, 1, "last");
+    if (!m->xb || !m->last || m->stack->acts(m, n_tok, n_seq, err, errlen)) {
+        if (!m->xb || !m->last)
+            snprintf(err, errlen, "activations for %d tokens: %s", n_tok * n_seq, gpu_errmsg());
+        gpu_clear_error(m->ctx);
+        free_common_acts(m);
+        return -1;
+    }
+    m->n_tok = n_tok, m->n_seq = n_seq;
+    return 0;
+}
+
+gpu_tensor *lm_embed(lm *m, const int32_t *ids, int n_tok, char *err, size_t errlen)
+{
+    int64_t n = (int64_t)n_tok * m->o.n_seq;
+    for (int64_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= m->c.vocab_size) {
+            snprintf(err, errlen, "token id %d is outside the vocabulary (0..%d)", ids[i],
+                     m->c.vocab_size - 1);
+            return NULL;
+        }
+    gpu_tensor *t = gpu_new(m->ctx, GPU_I32, n_tok, m->o.n_seq, 1, 1, "ids");
+    gpu_tensor *x = gpu_new(m->ctx, GPU_F32, m->c.hidden_size, n_tok, m->o.n_seq, 1, "x");
+    if (!t || !x || gpu_upload(m->ctx, t, ids, GPU_I32) || gpu_get_rows(m->ctx, x, m->embed, t) ||
+        gpu_sync(m->ctx)) {
+        snprintf(err, errlen, "embedding: %s", gpu_errmsg());
+        gpu_clear_error(m->ctx);
+        gpu_free(m->ctx, x);
+        x = NULL;
+    }
+    gpu_free(m->ctx, t);
+    return x;
+}
+
+/* The residual stream after layer i (-1: embeddings) into its capture tensor, if asked. */
+static void capture(lm *m, int i, gpu_tensor *x)
+{
+    if (i < LM_MAX_CAPTURE && m->capture[i + 1]) gpu_copy(m->ctx, m->capture[i + 1], x);
+}
+
+/* logits = head(h) for rows of the final hidden states, read back (a padded head keeps the
+ * vocabulary's columns). */
+static int head_logits(lm *m, gpu_tensor *h, int rows, float *out, char *err, size_t errlen)
+{
+    gpu_ctx *g = m->ctx;
+    if (m->logits_rows != rows) {
+        gpu_free(g, m->logits);
+        m->logits = gpu_new(g, GPU_F32, m->head->ne[1], rows, 1, 1, "logits");
+        m->logits_rows = m->logits ? rows : 0;
+    }
+    int64_t hv = m->head->ne[1], V = m->c.vocab_size;
+    float *full = hv != V ? malloc((size_t)(hv * rows) * 4) : NULL;
+    int rc = !m->logits || (hv != V && !full) || gpu_matmul(g, m->logits, m->head, h) ||
+             gpu_read_f32(g, m->logits, full ? full : out);
+    for (int r = 0; full && !rc && r < rows; r++)
+        memcpy(out + (int64_t)r * V, full + (int64_t)r * hv, (size_t)V * 4);
+    free(full);
+    if (rc) snprintf(err, errlen, "logits: %s", gpu_errmsg());
+    return rc ? -1 : 0;
+}
+
+int lm_forward(lm *m, gpu_tensor *x, int n_tok, int pos, int all, float *logits, char *err,
+               size_t errlen)
+{
+    gpu_ctx *g = m->ctx;
+    int S = m->o.n_seq;
+    int64_t D = m->c.hidden_size;
+    if (n_tok < 1 || pos < 0 || x->ne[0] != D || x->ne[1] != n_tok || x->ne[2] != S) {
+        snprintf(err, errlen, "forward: input is not [%lld, %d, %d]", (long long)D, n_tok, S);
+        return -1;
+    }
+    if (pos + n_tok > m->o.n_ctx) {
+        snprintf(err, errlen, "the context is full: %d + %d tokens exceed --ctx %d", pos, n_tok,
+                 m->o.n_ctx);
+        return -1;
+    }
+    if (ensure_acts(m, n_tok, S, err, errlen)) return -1;
+    int rc = 0;
+    capture(m, -1, x);
+    for (int i = 0; i < m->c.n_layers && rc == 0; i++) {
+        rc = m->stack->layer(m, i, x, n_tok, pos, err, errlen);
+        capture(m, i, x);
+    }
+    if (rc == 0) {
+        gpu_rmsnorm(g, m->xb, x, m->norm, m->c.rms_norm_eps); /* what heads read */
+        if (!logits) {
+            rc = gpu_sync(g);
+            if (rc) snprintf(err, errlen, "forward: %s", gpu_errmsg());
+        } else if (all) {
+            gpu_tensor *h = gpu_view(g, m->xb, D, (int64_t)n_tok * S, 1, 1, D, D * n_tok * S,
+                                     D * n_tok * S, 0);
+            rc = h ? head_logits(m, h, n_tok * S, logits, err, errlen) : -1;
+            gpu_free(g, h);
+        } else {
+            /* each sequence's last token */
+            gpu_tensor *lv = gpu_view(g, m->xb, D, 1, S, 1, D, D * n_tok, D * n_tok * S,
+                                      (int64_t)(n_tok - 1) * D);
+            gpu_tensor *lc = gpu_view(g, m->last, D, 1, S, 1, D, D, D * S, 0);
+            rc = lv && lc ? gpu_copy(g, lc, lv) : -1;
+            gpu_free(g, lv);
+            gpu_free(g, lc);
+            if (rc == 0) rc = head_logits(m, m->last, S, logits, err, errlen);
+        }
+    }
+    if (rc) {
+        if (!err[0] || !strstr(err, ":")) snprintf(err, errlen, "forward: %s", gpu_errmsg());
+        gpu_clear_error(g);
+    }
+    return rc ? -1 : 0;
+}
+
+gpu_tensor *lm_hidden(lm *m) { return m->xb; }
+
+void lm_capture(lm *m, int layer, gpu_tensor *dst)
+{
+    if (layer >= -1 && layer < LM_MAX_CAPTURE) m->capture[layer + 1] = dst;
+}
+
+int lm_vocab(const lm *m) { return m->c.vocab_size; }
+int lm_dim(const lm *m) { return m->c.hidden_size; }
