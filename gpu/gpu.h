@@ -110,11 +110,17 @@ void gpu_clear_error(gpu_ctx *ctx);
  * Shapes below use the ne[] order: [ne0, ne1, ...]. */
 
 /* y[n, m] = sum_k W[n, k] * x[k, m]: W [K, N] of any type (a Linear's weight), x [K, M] f32,
- * y [N, M] f32. M == 1..8 uses the matrix-vector path, larger M the tiled one. */
+ * y [N, M] f32. M == 1..8 uses the matrix-vector path, larger M the tiled one. A weight
+ * [K, N, B] is a batch of B matrices: x [K, M, B] -> y [N, M, B], slice b by matrix b. */
 int gpu_matmul(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *W, gpu_tensor *x);
 /* y[:, i] = table[:, ids[i]]: table [D, V] of any type, ids [n] I32, y [D, n] f32.
  * Out-of-range ids give zero rows. */
 int gpu_get_rows(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *table, gpu_tensor *ids);
+
+/* y[:, ids[i]] += w[i] * src[:, i] for i < n: y [D, R] f32, src [D, n] f32, ids [n] I32,
+ * w [n] f32 (ids and w may be views). An id may repeat only across calls, not within one
+ * (MoE: one call per expert). Out-of-range ids are skipped. */
+int gpu_add_rows(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *src, gpu_tensor *ids, gpu_tensor *w);
 
 /* Row norms over ne0: y = x / rms(x) * w;  y = (x - mean) / std * w + b. w, b [ne0] f32;
  * b may be NULL. y may be x. */

@@ -79,22 +79,29 @@ int gpu_matmul(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *W, gpu_tensor *x)
         gpu_check_type(ctx, "matmul", y, GPU_F32) || gpu_check_contiguous(ctx, "matmul", x) ||
         gpu_check_contiguous(ctx, "matmul", y))
         return -1;
-    int64_t K = W->ne[0], N = W->ne[1] * W->ne[2] * W->ne[3];
-    int64_t M = gpu_nelem(x) / K;
+    /* A 3-D weight [K, N, B] is B matrices, each applied to its own [K, M] slice of x. */
+    int64_t K = W->ne[0], N = W->ne[1], B = W->ne[2] * W->ne[3];
+    int64_t M = gpu_nelem(x) / K / B;
     if (gpu_check_distinct(ctx, "matmul", y, x) || gpu_check_distinct(ctx, "matmul", y, W))
         return -1;
-    if (x->ne[0] != K || y->ne[0] != N || gpu_nelem(y) != N * M)
+    if (x->ne[0] != K || gpu_nelem(x) != K * M * B || y->ne[0] != N || gpu_nelem(y) != N * M * B ||
+        B > 65535)
         return gpu_fail(ctx, "matmul: shapes do not fit: W %s, x %s, y %s",
                         gpu_shape_str(W, sw, sizeof sw), gpu_shape_str(x, sx, sizeof sx),
                         gpu_shape_str(y, sy, sizeof sy));
     gpu_bind b[4];
     if (gpu_bind_tensor(ctx, &b[2], x, 0, NULL) || gpu_bind_tensor(ctx, &b[3], y, 1, NULL))
         return -1;
-    int64_t chunk = rows_per_chunk(ctx, W, N);
+    int64_t chunk = rows_per_chunk(ctx, W, N * B);
+    if (B > 1 && chunk < N * B)
+        return gpu_fail(ctx, "matmul: batched weight %s exceeds one binding",
+                        gpu_shape_str(W, sw, sizeof sw));
+    if (B > 1) chunk = N;
     for (int64_t r0 = 0; r0 < N; r0 += chunk) {
         int64_t r1 = r0 + chunk < N ? r0 + chunk : N, n = r1 - r0;
         uint32_t wq, ws;
-        if (bind_rows(ctx, b, W, r0, r1, &wq, &ws)) return -1;
+        /* a batch binds all its matrices: they are one chunk */
+        if (bind_rows(ctx, b, W, r0, B > 1 ? N * B : r1, &wq, &ws)) return -1;
         gpu_dispatch_desc d = {.op = "matmul", .binds = b, .n_binds = 4};
         char shader[32];
         if (M <= MATVEC_MAX_VECTORS) {
@@ -105,10 +112,12 @@ int gpu_matmul(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *W, gpu_tensor *x)
             d.spec[d.n_spec++] = rt;
             d.spec[d.n_spec++] = (uint32_t)M;
             d.spec[d.n_spec++] = ctx->matvec_rows;
-            struct { uint32_t K, N, ldy, row0, wq_off, ws_off, x_off4, y_off; } pc = {
-                (uint32_t)K, (uint32_t)n, (uint32_t)N, (uint32_t)r0, wq, ws, 0, 0};
+            struct { uint32_t K, N, ldy, row0, wq_off, ws_off, x_off4, y_off, xb4, yb; } pc = {
+                (uint32_t)K, (uint32_t)n, (uint32_t)N, (uint32_t)r0, wq, ws, 0, 0,
+                (uint32_t)(M * K / 4), (uint32_t)(M * N)};
             d.push = &pc, d.push_size = sizeof pc;
             gpu_grid(ctx, gpu_div_up((uint64_t)n, ctx->wg / rt * ctx->matvec_rows), d.groups);
+            d.groups[2] = (uint32_t)B;
             /* the vector, row and x loops are unrolled (test_matmul's K=18432 cases prove it) */
             d.loop_iters = (uint64_t)K / unit / rt + 8;
             d.shader = shader;
@@ -120,12 +129,13 @@ int gpu_matmul(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *W, gpu_tensor *x)
                                 ctx->props.limits.maxComputeWorkGroupInvocations, MATMUL_WG);
             snprintf(shader, sizeof shader, "matmul_%s", suffix(W->type));
             d.n_spec = gpu_spec_base(ctx, d.spec, MATMUL_WG);
-            struct { uint32_t K, N, M, ldy, row0, wq_off, ws_off; } pc = {
-                (uint32_t)K, (uint32_t)n, (uint32_t)M, (uint32_t)N, (uint32_t)r0, wq, ws};
+            struct { uint32_t K, N, M, ldy, row0, wq_off, ws_off, xb4, yb; } pc = {
+                (uint32_t)K, (uint32_t)n, (uint32_t)M, (uint32_t)N, (uint32_t)r0, wq, ws,
+                (uint32_t)(M * K / 4), (uint32_t)(M * N)};
             d.push = &pc, d.push_size = sizeof pc;
             d.groups[0] = gpu_div_up((uint64_t)n, 128);
             d.groups[1] = gpu_div_up((uint64_t)M, 128);
-            d.groups[2] = 1;
+            d.groups[2] = (uint32_t)B;
             d.loop_iters = (uint64_t)K / 16 + 16;
             d.shader = shader;
             if (gpu_dispatch(ctx, &d)) return -1;
@@ -150,7 +160,8 @@ int gpu_get_rows(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *table, gpu_tensor *ids
                         gpu_shape_str(table, st, sizeof st), gpu_shape_str(ids, si, sizeof si),
                         gpu_shape_str(y, sy, sizeof sy));
     gpu_bind b[4];
-    if (gpu_bind_tensor(ctx, &b[2], ids, 0, NULL) || gpu_bind_tensor(ctx, &b[3], y, 1, NULL))
+    uint32_t ids_off;
+    if (gpu_bind_tensor(ctx, &b[2], ids, 0, &ids_off) || gpu_bind_tensor(ctx, &b[3], y, 1, NULL))
         return -1;
     char shader[32];
     snprintf(shader, sizeof shader, "get_rows_%s", suffix(table->type));
@@ -159,8 +170,9 @@ int gpu_get_rows(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *table, gpu_tensor *ids
         int64_t r1 = r0 + chunk < V ? r0 + chunk : V;
         uint32_t wq, ws;
         if (bind_rows(ctx, b, table, r0, r1, &wq, &ws)) return -1;
-        struct { uint32_t D, n, r0, r1, V, zero_oob, wq_off, ws_off; } pc = {
-            (uint32_t)D, (uint32_t)n, (uint32_t)r0, (uint32_t)r1, (uint32_t)V, r0 == 0, wq, ws};
+        struct { uint32_t D, n, r0, r1, V, zero_oob, wq_off, ws_off, ids_off; } pc = {
+            (uint32_t)D, (uint32_t)n, (uint32_t)r0, (uint32_t)r1, (uint32_t)V, r0 == 0, wq, ws,
+            ids_off};
         gpu_dispatch_desc d = {.op = "get_rows", .shader = shader, .binds = b, .n_binds = 4,
                                .push = &pc, .push_size = sizeof pc, .loop_iters = 4};
         d.n_spec = gpu_spec_base(ctx, d.spec, ctx->wg);
@@ -170,4 +182,34 @@ int gpu_get_rows(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *table, gpu_tensor *ids
         if (gpu_dispatch(ctx, &d)) return -1;
     }
     return 0;
+}
+
+int gpu_add_rows(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *src, gpu_tensor *ids, gpu_tensor *w)
+{
+    if (ctx->failed) return -1;
+    char sy[160], ss[160], si[160];
+    const char *op = "add_rows";
+    if (gpu_check_type(ctx, op, y, GPU_F32) || gpu_check_type(ctx, op, src, GPU_F32) ||
+        gpu_check_type(ctx, op, ids, GPU_I32) || gpu_check_type(ctx, op, w, GPU_F32) ||
+        gpu_check_contiguous(ctx, op, y) || gpu_check_contiguous(ctx, op, src) ||
+        gpu_check_contiguous(ctx, op, ids) || gpu_check_contiguous(ctx, op, w) ||
+        gpu_check_distinct(ctx, op, y, src))
+        return -1;
+    int64_t D = y->ne[0], R = gpu_nelem(y) / D, n = gpu_nelem(ids);
+    if (src->ne[0] != D || gpu_nelem(src) != D * n || gpu_nelem(w) != n || n > 65535)
+        return gpu_fail(ctx, "add_rows: shapes do not fit: y %s, src %s, ids %s",
+                        gpu_shape_str(y, sy, sizeof sy), gpu_shape_str(src, ss, sizeof ss),
+                        gpu_shape_str(ids, si, sizeof si));
+    uint32_t ids_off, w_off;
+    gpu_bind b[4];
+    if (gpu_bind_tensor(ctx, &b[0], y, 1, NULL) || gpu_bind_tensor(ctx, &b[1], src, 0, NULL) ||
+        gpu_bind_tensor(ctx, &b[2], ids, 0, &ids_off) || gpu_bind_tensor(ctx, &b[3], w, 0, &w_off))
+        return -1;
+    struct { uint32_t D, n, rows, ids_off, w_off; } pc = {(uint32_t)D, (uint32_t)n, (uint32_t)R,
+                                                         ids_off, w_off};
+    gpu_dispatch_desc d = {.op = op, .shader = "add_rows", .binds = b, .n_binds = 4, .push = &pc,
+                           .push_size = sizeof pc, .loop_iters = 1};
+    d.n_spec = gpu_spec_base(ctx, d.spec, ctx->wg);
+    d.groups[0] = gpu_div_up((uint64_t)D, ctx->wg), d.groups[1] = (uint32_t)n, d.groups[2] = 1;
+    return gpu_dispatch(ctx, &d);
 }

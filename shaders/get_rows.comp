@@ -8,7 +8,7 @@ layout(binding = 1) readonly buffer WSb { uint WS[]; };
 layout(binding = 2) readonly buffer Ib { int ids[]; };
 layout(binding = 3) writeonly buffer Yb { vec4 Y4[]; };
 layout(push_constant) uniform P {
-    uint D, n, r0, r1, V, zero_oob, wq_off, ws_off;
+    uint D, n, r0, r1, V, zero_oob, wq_off, ws_off, ids_off;
 } p;
 #define wq_off p.wq_off
 #define ws_off p.ws_off
@@ -18,7 +18,7 @@ void main()
 {
     uint k = (gl_WorkGroupID.x * WG + TID) * 4u, i = gl_WorkGroupID.y;
     if (k >= p.D || i >= p.n) return;
-    int id = ids[i];
+    int id = ids[p.ids_off + i];
     if (id >= int(p.r0) && id < int(p.r1))
         Y4[(i * p.D + k) / 4u] = w_load4(uint(id) - p.r0, k, p.D);
     else if (p.zero_oob != 0u && (id < 0 || id >= int(p.V)))

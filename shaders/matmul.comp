@@ -15,6 +15,7 @@ layout(binding = 2) readonly buffer Xb { vec4 X4[]; };
 layout(binding = 3) writeonly buffer Yb { float Y[]; };
 layout(push_constant) uniform P {
     uint K, N, M, ldy, row0, wq_off, ws_off;
+    uint xb4, yb;   // batch strides of x (vec4s) and y; batch b uses weight rows b*N ..
 } p;
 #define wq_off p.wq_off
 #define ws_off p.ws_off
@@ -26,6 +27,7 @@ shared vec4 Xs[BK][BM / 4u];
 void main()
 {
     uint n0 = gl_WorkGroupID.x * BN, m0 = gl_WorkGroupID.y * BM;
+    uint b = gl_WorkGroupID.z, wrow = b * p.N, xb = b * p.xb4, yb = b * p.yb;
     uint tx = TID % 16u, ty = TID / 16u;     // rows n0 + 8tx.., tokens m0 + 8ty..
     uint lr = TID / 2u, lk = (TID % 2u) * 8u; // this invocation's slot in the tile loads
     float acc[8][8];
@@ -37,8 +39,8 @@ void main()
         [[unroll]] for (uint h = 0; h < 2u; h++) {
             uint k = k0 + lk + 4u * h;
             bool kok = k < p.K;
-            vec4 w = wok && kok ? w_load4(n0 + lr, k, p.K) : vec4(0.0);
-            vec4 x = xok && kok ? X4[((m0 + lr) * p.K + k) / 4u] : vec4(0.0);
+            vec4 w = wok && kok ? w_load4(wrow + n0 + lr, k, p.K) : vec4(0.0);
+            vec4 x = xok && kok ? X4[xb + ((m0 + lr) * p.K + k) / 4u] : vec4(0.0);
             uint kk = lk + 4u * h, c = lr / 4u, e = lr % 4u;
             Ws[kk][c][e] = w.x, Ws[kk + 1u][c][e] = w.y, Ws[kk + 2u][c][e] = w.z;
             Ws[kk + 3u][c][e] = w.w;
@@ -60,7 +62,7 @@ void main()
         uint m = m0 + 8u * ty + j;
         [[unroll]] for (uint i = 0; i < 8u; i++) {
             uint n = n0 + 8u * tx + i;
-            if (m < p.M && n < p.N) Y[m * p.ldy + p.row0 + n] = acc[i][j];
+            if (m < p.M && n < p.N) Y[yb + m * p.ldy + p.row0 + n] = acc[i][j];
         }
     }
 }

@@ -16,6 +16,7 @@ layout(binding = 2) readonly buffer Xb { vec4 X4[]; };
 layout(binding = 3) writeonly buffer Yb { float Y[]; };
 layout(push_constant) uniform P {
     uint K, N, ldy, row0, wq_off, ws_off, x_off4, y_off;
+    uint xb4, yb;   // batch strides of x (vec4s) and y; batch b uses weight rows b*N ..
 } p;
 #define wq_off p.wq_off
 #define ws_off p.ws_off
@@ -87,25 +88,26 @@ void main()
     const uint span = WG / RT;
     uint first = flat_group() * span * R + TID / RT, lane = TID % RT;
     uint units = p.K / UNIT, xrow4 = p.K / 4u;
+    uint b = gl_WorkGroupID.z, wrow = b * p.N, x0 = p.x_off4 + b * p.xb4;
     float acc[R][NV];
     [[unroll]] for (uint r = 0; r < R; r++)
         [[unroll]] for (uint v = 0; v < NV; v++) acc[r][v] = 0.0;
     for (uint u = lane; u < units; u += RT) {
         [[unroll]] for (uint v = 0; v < NV; v++) {
             vec4 x[XU];
-            [[unroll]] for (uint i = 0; i < XU; i++) x[i] = X4[p.x_off4 + v * xrow4 + u * XU + i];
+            [[unroll]] for (uint i = 0; i < XU; i++) x[i] = X4[x0 + v * xrow4 + u * XU + i];
             // Rows past the end repeat the last row: no branch in the loop, not stored.
             [[unroll]] for (uint r = 0; r < R; r++)
-                acc[r][v] += unit_dot(min(first + r * span, p.N - 1u), u, x);
+                acc[r][v] += unit_dot(wrow + min(first + r * span, p.N - 1u), u, x);
         }
     }
 #ifndef QUANT
     if ((p.K % UNIT) != 0u && lane == 0u) {   // the last 8 weights of each row
         uint g = p.K / 8u - 1u;
         [[unroll]] for (uint v = 0; v < NV; v++) {
-            vec4 x0 = X4[p.x_off4 + v * xrow4 + 2u * g], x1 = X4[p.x_off4 + v * xrow4 + 2u * g + 1u];
+            vec4 xa = X4[x0 + v * xrow4 + 2u * g], xc = X4[x0 + v * xrow4 + 2u * g + 1u];
             [[unroll]] for (uint r = 0; r < R; r++)
-                acc[r][v] += dot8(min(first + r * span, p.N - 1u), g, x0, x1);
+                acc[r][v] += dot8(wrow + min(first + r * span, p.N - 1u), g, xa, xc);
         }
     }
 #endif
@@ -124,7 +126,7 @@ void main()
                 a = red_f[TID];
                 barrier();
             }
-            if (row < p.N && lane == 0u) Y[p.y_off + v * p.ldy + p.row0 + row] = a;
+            if (row < p.N && lane == 0u) Y[p.y_off + b * p.yb + v * p.ldy + p.row0 + row] = a;
         }
     }
 }

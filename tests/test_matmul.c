@@ -64,6 +64,45 @@ static void test_get_rows(gpu_type type, int64_t D, int64_t V, int64_t n)
     gpu_free(T, Tb), gpu_free(T, I), gpu_free(T, Y);
 }
 
+/* B matrices [K, N] applied to their own slices of x [K, M, B]. */
+static void test_batched(gpu_type type, int64_t K, int64_t N, int64_t M, int64_t B)
+{
+    float *w = th_randv(N * K * B, 0.5f), *x = th_randv(K * M * B, 1.0f);
+    gpu_tensor *W = th_tensor(type, K, N, B, 1, w), *X = th_tensor(GPU_F32, K, M, B, 1, x);
+    gpu_tensor *Y = th_out(N, M, B, 1);
+    TH_OK(gpu_matmul(T, Y, W, X));
+    float *got = th_read(Y), *ws = stored_weights(W, N * B, K), *want = th_alloc((size_t)(N * M * B) * 4);
+    for (int64_t b = 0; b < B; b++) ref_matmul(want + b * N * M, ws + b * N * K, x + b * K * M, N, K, M);
+    char what[96];
+    snprintf(what, sizeof what, "batched matmul %s K=%lld N=%lld M=%lld B=%lld", gpu_type_name(type),
+             (long long)K, (long long)N, (long long)M, (long long)B);
+    th_check(what, want, got, N * M * B, 2e-6 * sqrt((double)K));
+    free(w), free(x), free(got), free(ws), free(want);
+    gpu_free(T, W), gpu_free(T, X), gpu_free(T, Y);
+}
+
+/* y[ids[i]] += w[i] * src[i], ids and w read through views at an offset. */
+static void test_add_rows(int64_t D, int64_t R, int64_t n)
+{
+    float *y0 = th_randv(D * R, 1.0f), *src = th_randv(D * n, 1.0f), *w = th_randv(n + 3, 1.0f);
+    float *ids = th_alloc((size_t)(n + 3) * 4);
+    for (int64_t i = 0; i < n + 3; i++) ids[i] = (float)((i * 7) % R); /* distinct: 7 coprime with R */
+    ids[3 + n - 1] = (float)R; /* out of range: skipped */
+    gpu_tensor *Y = th_tensor(GPU_F32, D, R, 1, 1, y0), *S = th_tensor(GPU_F32, D, n, 1, 1, src);
+    gpu_tensor *I = th_tensor(GPU_I32, n + 3, 1, 1, 1, ids), *Wt = th_tensor(GPU_F32, n + 3, 1, 1, 1, w);
+    gpu_tensor *Iv = gpu_view(T, I, n, 1, 1, 1, n, n, n, 3), *Wv = gpu_view(T, Wt, n, 1, 1, 1, n, n, n, 3);
+    TH_OK(gpu_add_rows(T, Y, S, Iv, Wv));
+    float *got = th_read(Y);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t r = (int64_t)ids[3 + i];
+        if (r >= R) continue;
+        for (int64_t d = 0; d < D; d++) y0[r * D + d] += w[3 + i] * src[i * D + d];
+    }
+    th_check("add_rows through views", y0, got, D * R, 1e-6);
+    free(y0), free(src), free(w), free(ids), free(got);
+    gpu_free(T, Iv), gpu_free(T, Wv), gpu_free(T, Y), gpu_free(T, S), gpu_free(T, I), gpu_free(T, Wt);
+}
+
 int main(void)
 {
     th_init("test_matmul");
@@ -83,6 +122,11 @@ int main(void)
     }
     /* DeepSeek-V3's widest K with several vectors: the per-invocation loop count stays
      * inside lavapipe's cap only because the row and vector loops are unrolled. */
+    for (int i = 0; i < 5; i++) {
+        test_batched(types[i], 64, 40, 3, 5);   /* the matrix-vector path */
+        test_batched(types[i], 128, 33, 20, 3); /* the tiled path */
+    }
+    test_add_rows(70, 11, 9);
     test_matmul_shape(GPU_F16, 18432, 37, 8);
     test_matmul_shape(GPU_Q4_0, 18432, 21, 5);
     return th_finish();
