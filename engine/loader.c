@@ -253,3 +253,37 @@ static gpu_tensor *upload_parts(gpu_ctx *ctx, const checkpoint *c, const char *n
     }
     return g;
 }
+
+float *load_host_f32(const checkpoint *c, const char *name, int64_t *rows, int64_t *cols,
+                     char *err, size_t errlen)
+{
+    const tf_tensor *t = ckpt_find(c, name);
+    if (!t || t->n_dims != 2) {
+        snprintf(err, errlen, "checkpoint: tensor '%s' is %s", name, t ? "not 2-D" : "missing");
+        return NULL;
+    }
+    const tf_tensor *scale = NULL;
+    if (t->dtype == TF_F8_E4M3) {
+        char sname[512];
+        snprintf(sname, sizeof sname, "%s_scale_inv", name);
+        scale = ckpt_find(c, sname);
+        if (!scale || scale->dtype != TF_F32 ||
+            scale->shape[0] != (t->shape[0] + FP8_BLOCK - 1) / FP8_BLOCK ||
+            scale->shape[1] != (t->shape[1] + FP8_BLOCK - 1) / FP8_BLOCK) {
+            snprintf(err, errlen, "checkpoint: FP8 tensor '%s' lacks its block scales", name);
+            return NULL;
+        }
+    } else if (t->dtype != TF_F32 && t->dtype != TF_F16 && t->dtype != TF_BF16) {
+        snprintf(err, errlen, "checkpoint: tensor '%s' is %s, not floating point", name,
+                 tf_dtype_name(t->dtype));
+        return NULL;
+    }
+    *rows = t->shape[0], *cols = t->shape[1];
+    float *out = malloc((size_t)(*rows * *cols) * sizeof *out);
+    if (!out) {
+        snprintf(err, errlen, "checkpoint: out of memory for '%s'", name);
+        return NULL;
+    }
+    rows_f32(t, scale, *cols, 0, *rows, out);
+    return out;
+}

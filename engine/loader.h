@@ -24,4 +24,9 @@ uint64_t load_device_bytes(const tf_tensor *t, int quant);
 gpu_tensor *load_tensor(gpu_ctx *ctx, const checkpoint *c, const char *name, gpu_type type,
                         char *err, size_t errlen);
 
+/* A whole 2-D checkpoint tensor as host f32 [rows][cols] (FP8 scaled, strides gathered),
+ * for weights a model rearranges before upload. Caller frees; NULL with err set. */
+float *load_host_f32(const checkpoint *c, const char *name, int64_t *rows, int64_t *cols,
+                     char *err, size_t errlen);
+
 #endif

@@ -83,6 +83,8 @@ struct gpu_ctx {
     struct gpu_mem **scratch;
     int n_scratch;
     uint64_t scratch_used;
+    gpu_tensor **temps;      /* gpu_new_temp's tensors, freed at gpu_sync */
+    int n_temps, cap_temps;
     /* rope frequency tables, made once per parameter set */
     struct gpu_rope_table *rope_tables;
     int n_rope_tables;

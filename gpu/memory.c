@@ -378,9 +378,40 @@ int gpu_scratch(gpu_ctx *ctx, int64_t n, gpu_tensor *out)
     return 0;
 }
 
+gpu_tensor *gpu_new_temp(gpu_ctx *ctx, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3,
+                         const char *name)
+{
+    if (ctx->failed) return NULL;
+    if (ne0 < 1 || ne1 < 1 || ne2 < 1 || ne3 < 1) {
+        gpu_fail(ctx, "temporary '%s': bad shape", name ? name : "");
+        return NULL;
+    }
+    if (ctx->n_temps == ctx->cap_temps) {
+        int nc = ctx->cap_temps ? ctx->cap_temps * 2 : 64;
+        gpu_tensor **p = realloc(ctx->temps, (size_t)nc * sizeof *p);
+        if (!p) {
+            gpu_fail(ctx, "out of host memory");
+            return NULL;
+        }
+        ctx->temps = p, ctx->cap_temps = nc;
+    }
+    gpu_tensor *t = malloc(sizeof *t);
+    if (!t || gpu_scratch(ctx, ne0 * ne1 * ne2 * ne3, t)) {
+        free(t);
+        return NULL;
+    }
+    t->ne[0] = ne0, t->ne[1] = ne1, t->ne[2] = ne2, t->ne[3] = ne3;
+    t->nb[0] = 1, t->nb[1] = ne0, t->nb[2] = ne0 * ne1, t->nb[3] = ne0 * ne1 * ne2;
+    snprintf(t->name, sizeof t->name, "%s", name ? name : "temp");
+    ctx->temps[ctx->n_temps++] = t;
+    return t;
+}
+
 /* After a sync: keep only the newest (largest) block. */
 void gpu_scratch_reclaim(gpu_ctx *ctx)
 {
+    for (int i = 0; i < ctx->n_temps; i++) free(ctx->temps[i]);
+    ctx->n_temps = 0;
     for (int i = 0; i + 1 < ctx->n_scratch; i++) gpu_mem_unref(ctx, ctx->scratch[i]);
     if (ctx->n_scratch > 1) {
         ctx->scratch[0] = ctx->scratch[ctx->n_scratch - 1];

@@ -46,6 +46,8 @@ void gpu_stream_destroy(gpu_ctx *ctx)
     ctx->scratch_used = 0;
     for (int i = 0; i < ctx->n_scratch; i++) gpu_mem_unref(ctx, ctx->scratch[i]);
     free(ctx->scratch);
+    for (int i = 0; i < ctx->n_temps; i++) free(ctx->temps[i]);
+    free(ctx->temps);
     if (ctx->staging) gpu_mem_unref(ctx, ctx->staging);
     if (ctx->qpool) vkDestroyQueryPool(ctx->dev, ctx->qpool, NULL);
     free(ctx->query_op);

@@ -1,0 +1,142 @@
+/* test_deepseek.c: the DeepSeek stack against goldens made with DeepSeek's own inference
+ * code (absorbed MLA, YaRN, sigmoid/softmax routing with groups and bias, shared experts):
+ * all prompt logits, the residual stream after every layer, and 16 greedy steps over the
+ * latent cache, for V3, its sharded copy, and V2-Lite. Tolerance from the goldens' README:
+ * 1e-4 on logits for f32 compute. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "engine/loader.h"
+#include "engine/safetensors.h"
+#include "harness.h"
+#include "text/lm.h"
+
+static const tf_tensor *golden(safetensors *g, const char *name)
+{
+    for (int i = 0; i < st_count(g); i++)
+        if (strcmp(st_tensor(g, i)->name, name) == 0) return st_tensor(g, i);
+    th_expect(0, "golden tensor '%s' is missing", name);
+    return NULL;
+}
+
+static int close_abs(const char *what, const float *want, const float *got, int64_t n, double atol)
+{
+    double worst = 0;
+    int64_t wi = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - want[i]);
+        if (!(d <= worst)) worst = d, wi = i;
+    }
+    return th_expect(worst <= atol, "%s: max |diff| %.3g > %.3g at [%lld] (want %.6g got %.6g)",
+                     what, worst, atol, (long long)wi, want[wi], got[wi]);
+}
+
+static int argmax(const float *x, int n)
+{
+    int b = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[b]) b = i;
+    return b;
+}
+
+/* layers: how many per-layer goldens this prompt has (p20 all, p40 none). */
+static void run_prompt(const char *tag, lm *m, safetensors *gold, const char *p, int n_layers)
+{
+    char err[512], name[128], what[160];
+    snprintf(name, sizeof name, "%s.prompt", p);
+    const tf_tensor *prompt = golden(gold, name);
+    if (!prompt) return;
+    int P = (int)tf_nelem(prompt), V = lm_vocab(m), D = lm_dim(m);
+    const int32_t *ids = (const int32_t *)prompt->data;
+    gpu_tensor *cap[8] = {0};
+    for (int i = 0; i < n_layers && i < 8; i++) {
+        cap[i] = gpu_new(T, GPU_F32, D, P, 1, 1, "capture");
+        lm_capture(m, i, cap[i]);
+    }
+    float *logits = th_alloc((size_t)P * V * 4);
+    gpu_tensor *x = lm_embed(m, ids, P, err, sizeof err);
+    int ok = x && lm_forward(m, x, P, 0, 1, logits, err, sizeof err) == 0;
+    gpu_free(T, x);
+    if (!th_expect(ok, "%s %s: prefill: %s", tag, p, err)) return;
+    for (int i = 0; i < n_layers && i < 8; i++) {
+        snprintf(name, sizeof name, "%s.prefill.layers.%d.out", p, i);
+        const tf_tensor *h = golden(gold, name);
+        float *got = th_read(cap[i]);
+        double big = 0;
+        for (int64_t k = 0; h && k < tf_nelem(h); k++) big = fmax(big, fabs(((const float *)h->data)[k]));
+        snprintf(what, sizeof what, "%s %s: hidden state after layer %d", tag, p, i);
+        if (h) close_abs(what, (const float *)h->data, got, tf_nelem(h), 1e-4 * fmax(1, big));
+        free(got);
+        lm_capture(m, i, NULL);
+        gpu_free(T, cap[i]);
+    }
+    snprintf(name, sizeof name, "%s.prefill.logits_all", p);
+    const tf_tensor *la = golden(gold, name);
+    snprintf(what, sizeof what, "%s %s: all prompt logits", tag, p);
+    if (la) close_abs(what, (const float *)la->data, logits, tf_nelem(la), 1e-4);
+
+    snprintf(name, sizeof name, "%s.decode.tokens", p);
+    const tf_tensor *tok = golden(gold, name);
+    snprintf(name, sizeof name, "%s.decode.logits", p);
+    const tf_tensor *dl = golden(gold, name);
+    if (!tok || !dl) return;
+    int G = (int)tf_nelem(tok), same = 1;
+    const int32_t *want = (const int32_t *)tok->data;
+    float *steps = th_alloc((size_t)G * V * 4);
+    memcpy(steps, logits + (int64_t)(P - 1) * V, (size_t)V * 4);
+    int id = argmax(steps, V);
+    for (int t = 0; t < G && ok; t++) {
+        same &= id == want[t];
+        if (t == G - 1) break;
+        int feed = want[t]; /* teacher-forced: one early flip does not cascade */
+        gpu_tensor *xt = lm_embed(m, &feed, 1, err, sizeof err);
+        ok = xt && lm_forward(m, xt, 1, P + t, 0, steps + (int64_t)(t + 1) * V, err, sizeof err) == 0;
+        gpu_free(T, xt);
+        id = argmax(steps + (int64_t)(t + 1) * V, V);
+    }
+    th_expect(ok, "%s %s: decode: %s", tag, p, err);
+    th_expect(same, "%s %s: the 16 greedy tokens equal the golden ones", tag, p);
+    snprintf(what, sizeof what, "%s %s: decode logits over the latent cache", tag, p);
+    close_abs(what, (const float *)dl->data, steps, tf_nelem(dl), 1e-4);
+    free(logits), free(steps);
+}
+
+static void run_case(const char *dir, const char *golden_dir, int quant)
+{
+    char err[512], path[256], tag[96];
+    snprintf(path, sizeof path, "golden/deepseek/%s", dir);
+    snprintf(tag, sizeof tag, "%s %s", dir, quant == QUANT_KEEP ? "bf16" : gpu_type_name((gpu_type)quant));
+    model_config cfg;
+    checkpoint *ck;
+    safetensors *gold;
+    char gpath[256];
+    snprintf(gpath, sizeof gpath, "golden/deepseek/%s/golden.safetensors", golden_dir);
+    if (!th_expect(config_load(path, &cfg, err, sizeof err) == 0, "%s", err) ||
+        !th_expect(ckpt_open(path, &ck, err, sizeof err) == 0, "%s", err))
+        return;
+    if (!th_expect(st_open(gpath, &gold, err, sizeof err) == 0, "%s", err)) {
+        ckpt_close(ck);
+        return;
+    }
+    lm_options o = {.n_ctx = 64, .n_seq = 1, .quant = quant};
+    lm *m = lm_load(T, ck, &cfg.lm, "", &o, err, sizeof err);
+    if (th_expect(m != NULL, "%s: load: %s", tag, err)) {
+        run_prompt(tag, m, gold, "p20", cfg.lm.n_layers);
+        lm_free(m);
+        m = lm_load(T, ck, &cfg.lm, "", &o, err, sizeof err); /* a fresh cache */
+        if (m) run_prompt(tag, m, gold, "p40", 0);
+        lm_free(m);
+    }
+    st_close(gold);
+    ckpt_close(ck);
+}
+
+int main(void)
+{
+    th_init("test_deepseek");
+    run_case("v3-tiny", "v3-tiny", QUANT_KEEP);
+    run_case("v3-tiny-sharded", "v3-tiny", QUANT_KEEP);
+    run_case("v2lite-tiny", "v2lite-tiny", QUANT_KEEP);
+    return th_finish();
+}
