@@ -14,6 +14,7 @@ static const char usage[] =
     "  bench load --model DIR [--quant Q]     checkpoint open, read and upload rates\n"
     "  bench tokenizer --model DIR            tokenizer MB/s on 1 MB of mixed text\n"
     "  inspect DIR [--quant Q]  a checkpoint's architecture, size and device memory\n"
+    "  logits --model DIR --tokens \"ID ...\" [--all] -o FILE   raw f32 logits\n"
     "  tokenize --model DIR [--no-bos] TEXT   token ids of TEXT (\"-\": stdin)\n"
     "  detokenize --model DIR ID...           the text of token ids\n"
     "\n"
@@ -59,6 +60,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "devices") == 0) return cmd_devices(argc - 1, argv + 1);
     if (strcmp(argv[1], "bench") == 0) return cmd_bench(argc - 1, argv + 1);
     if (strcmp(argv[1], "inspect") == 0) return cmd_inspect(argc - 1, argv + 1);
+    if (strcmp(argv[1], "logits") == 0) return cmd_logits(argc - 1, argv + 1);
     if (strcmp(argv[1], "tokenize") == 0) return cmd_tokenize(argc - 1, argv + 1);
     if (strcmp(argv[1], "detokenize") == 0) return cmd_detokenize(argc - 1, argv + 1);
     return cli_error("unknown command '%s' (see 'vkseek --help')", argv[1]);

@@ -107,6 +107,14 @@ static void rows_f32(const tf_tensor *t, const tf_tensor *scale, int64_t cols, i
 
 #define MAX_PARTS 4
 
+const tf_tensor *load_find(const checkpoint *c, const char *name)
+{
+    const tf_tensor *t = ckpt_find(c, name);
+    char alt[MAX_PARTS][JANUS_NAME_MAX];
+    if (!t && janus_community_names(name, alt, MAX_PARTS) > 0) t = ckpt_find(c, alt[0]);
+    return t;
+}
+
 /* The checkpoint tensors holding `name`: itself, or (Janus community checkpoints) its
  * renamed copy or the parts whose rows concatenate to it. Number found, 0 if missing. */
 static int find_parts(const checkpoint *c, const char *name, const tf_tensor **parts,

@@ -13,6 +13,10 @@
 #define QUANT_KEEP (-1)
 int quant_from_name(const char *name, int *quant); /* "f16", "bf16", "q8_0", "q4_0", "keep" */
 
+/* Checkpoint tensor `name`, or where a Janus community checkpoint keeps it (the first part
+ * of a split one); NULL when absent. */
+const tf_tensor *load_find(const checkpoint *c, const char *name);
+
 /* The device format of checkpoint tensor t under quant. */
 gpu_type load_format(const tf_tensor *t, int quant);
 /* Bytes t will take on the device under quant. */

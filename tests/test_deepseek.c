@@ -138,5 +138,7 @@ int main(void)
     run_case("v3-tiny", "v3-tiny", QUANT_KEEP);
     run_case("v3-tiny-sharded", "v3-tiny", QUANT_KEEP);
     run_case("v2lite-tiny", "v2lite-tiny", QUANT_KEEP);
+    /* f16 weights: these bf16 values convert exactly (but for tiny ones), same tolerance */
+    run_case("v3-tiny", "v3-tiny", GPU_F16);
     return th_finish();
 }

@@ -12,7 +12,7 @@ gpu_tensor *lm_weight(lm *m, const checkpoint *ck, const char *prefix, const cha
 {
     char full[512];
     snprintf(full, sizeof full, "%s%s", prefix, name);
-    const tf_tensor *t = ckpt_find(ck, full);
+    const tf_tensor *t = load_find(ck, full);
     gpu_type type = matrix && t ? load_format(t, m->o.quant) : GPU_F32;
     return load_tensor(m->ctx, ck, full, type, err, errlen);
 }
@@ -69,7 +69,7 @@ lm *lm_load(gpu_ctx *ctx, const checkpoint *ck, const lm_config *cfg, const char
     if (!(m->embed = lm_weight(m, ck, pm, "embed_tokens.weight", 1, err, errlen)) ||
         !(m->norm = lm_weight(m, ck, pm, "norm.weight", 0, err, errlen)))
         goto fail;
-    if (cfg->tie_word_embeddings && !ckpt_find(ck, hn)) m->head = m->embed;
+    if (cfg->tie_word_embeddings && !load_find(ck, hn)) m->head = m->embed;
     else if (!(m->head = lm_weight(m, ck, prefix, "lm_head.weight", 1, err, errlen))) goto fail;
     if (m->embed->ne[0] != cfg->hidden_size || m->head->ne[0] != cfg->hidden_size ||
         m->embed->ne[1] < cfg->vocab_size || m->head->ne[1] < cfg->vocab_size) {

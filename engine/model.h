@@ -1,0 +1,33 @@
+/* model.h: a model directory as downloaded (config.json, weights, tokenizer.json), opened
+ * on a device: the description, the checkpoint, the tokenizer and the language model. The
+ * CLI, the server and the tests open models through here. */
+#ifndef VKSEEK_MODEL_H
+#define VKSEEK_MODEL_H
+
+#include "engine/checkpoint.h"
+#include "engine/config.h"
+#include "gpu/gpu.h"
+#include "text/lm.h"
+#include "text/tokenizer.h"
+
+typedef struct {
+    int device;            /* -1: the default choice */
+    int quant;             /* QUANT_KEEP or a gpu_type, for matrix weights */
+    int n_ctx;             /* 0: min(max_position_embeddings, 4096) */
+    int n_seq;             /* sequences run together (1 for a chat) */
+    int need_tokenizer;    /* fail when tokenizer.json is missing */
+} model_options;
+
+typedef struct {
+    char dir[1024];
+    gpu_ctx *ctx;
+    model_config cfg;
+    checkpoint *ck;
+    tokenizer *tok;        /* NULL when the directory has none and none was needed */
+    lm *lm;
+} model;
+
+model *model_open(const char *dir, const model_options *o, char *err, size_t errlen);
+void model_close(model *m);
+
+#endif

@@ -1,0 +1,85 @@
+/* test_cli.c: the vkseek binary as a user runs it (its path is argv[1]): `logits` against
+ * the DeepSeek-V3 golden, `inspect`, `tokenize`, and bad input giving one error line and a
+ * non-zero exit, never a crash. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include "engine/safetensors.h"
+#include "harness.h"
+
+static const char *bin;
+
+/* Runs the binary with args; returns its exit code (-1 if it crashed) and its output. */
+static int run(const char *args, char *out, size_t n)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin, args);
+    FILE *p = popen(cmd, "r");
+    size_t len = p ? fread(out, 1, n - 1, p) : 0;
+    out[len] = 0;
+    int st = p ? pclose(p) : -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_logits_match_golden(void)
+{
+    char out[4096], err[256];
+    const char *ids = "0 109 43 490 418 163 32 446 25 208 479 136 398 101 324 278 60 289 88 286";
+    char args[512];
+    snprintf(args, sizeof args, "logits --model golden/deepseek/v3-tiny --tokens \"%s\" -o /tmp/vkseek-cli-logits.bin", ids);
+    int rc = run(args, out, sizeof out);
+    if (!th_expect(rc == 0, "vkseek logits exit %d: %s", rc, out)) return;
+    float got[512];
+    FILE *f = fopen("/tmp/vkseek-cli-logits.bin", "rb");
+    size_t n = f ? fread(got, 4, 512, f) : 0;
+    if (f) fclose(f);
+    remove("/tmp/vkseek-cli-logits.bin");
+    safetensors *g;
+    if (!th_expect(n == 512 && st_open("golden/deepseek/v3-tiny/golden.safetensors", &g, err, sizeof err) == 0,
+                   "read back: %zu floats, %s", n, err))
+        return;
+    for (int i = 0; i < st_count(g); i++)
+        if (strcmp(st_tensor(g, i)->name, "p20.prefill.logits_last") == 0)
+            th_check("vkseek logits vs the official code", (const float *)st_tensor(g, i)->data, got, 512, 1e-5);
+    st_close(g);
+}
+
+static void test_commands(void)
+{
+    char out[8192];
+    int rc = run("inspect golden/deepseek/v3-tiny-sharded --quant q8_0", out, sizeof out);
+    th_expect(rc == 0 && strstr(out, "deepseek_v3") && strstr(out, "2 files"), "inspect: %s", out);
+    rc = run("tokenize --model golden/tokenizer/deepseek_v3 --no-bos \"Hello, world\"", out, sizeof out);
+    th_expect(rc == 0 && strncmp(out, "19923 14 2058", 13) == 0, "tokenize: %s", out);
+    struct { const char *args, *word; } bad[] = {
+        {"logits --model golden/deepseek/v3-tiny --tokens \"0 512\" -o /tmp/x.bin", "outside the vocabulary"},
+        {"logits --model golden/deepseek/v3-tiny --tokens \"\" -o /tmp/x.bin", "no token ids"},
+        {"logits --model golden/deepseek/v3-tiny --tokens \"1 -3\" -o /tmp/x.bin", "non-negative"},
+        {"logits --model /nonexistent --tokens \"1\" -o /tmp/x.bin", "config.json"},
+        {"inspect golden/deepseek/v3-tiny --quant q3", "--quant"},
+        {"inspect", "which checkpoint"},
+        {"frobnicate", "unknown command"},
+        {"devices --device 99", "does not exist"},
+        {"tokenize --model /nonexistent hi", "tokenizer.json"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        rc = run(bad[i].args, out, sizeof out);
+        th_expect(rc == 1 && strstr(out, "vkseek: ") && strstr(out, bad[i].word),
+                  "'%s' should fail with '%s': exit %d, %s", bad[i].args, bad[i].word, rc, out);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_cli PATH_TO_VKSEEK\n");
+        return 1;
+    }
+    bin = argv[1];
+    th_init("test_cli");
+    test_logits_match_golden();
+    test_commands();
+    return th_finish();
+}
