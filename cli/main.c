@@ -9,6 +9,10 @@ static const char usage[] =
     "usage: vkseek COMMAND [options]\n"
     "\n"
     "commands:\n"
+    "  run --model DIR -p PROMPT [-n N] [--temp T] [--top-p P] [--top-k K] [--min-p P]\n"
+    "      [--repeat-penalty R] [--seed S] [--stop S] [--system S] [--raw] [--ctx N]\n"
+    "      [--quant Q] [--template NAME] [--hide-reasoning]   answer a prompt\n"
+    "  chat --model DIR [same options]   an interactive chat (/reset, /exit)\n"
     "  devices              list the Vulkan devices (the one used is marked *)\n"
     "  bench ops            memory bandwidth, matrix-vector and matrix-matrix rates\n"
     "  bench load --model DIR [--quant Q]     checkpoint open, read and upload rates\n"
@@ -62,6 +66,8 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "bench") == 0) return cmd_bench(argc - 1, argv + 1);
     if (strcmp(argv[1], "inspect") == 0) return cmd_inspect(argc - 1, argv + 1);
     if (strcmp(argv[1], "logits") == 0) return cmd_logits(argc - 1, argv + 1);
+    if (strcmp(argv[1], "run") == 0) return cmd_run(argc - 1, argv + 1);
+    if (strcmp(argv[1], "chat") == 0) return cmd_chat(argc - 1, argv + 1);
     if (strcmp(argv[1], "tokenize") == 0) return cmd_tokenize(argc - 1, argv + 1);
     if (strcmp(argv[1], "detokenize") == 0) return cmd_detokenize(argc - 1, argv + 1);
     return cli_error("unknown command '%s' (see 'vkseek --help')", argv[1]);

@@ -11,11 +11,12 @@
 
 static const char *bin;
 
-/* Runs the binary with args; returns its exit code (-1 if it crashed) and its output. */
+/* Runs the binary with args; returns its exit code (-1 if it crashed) and its output
+ * (stdout and stderr, unless args redirect stderr themselves). */
 static int run(const char *args, char *out, size_t n)
 {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin, args);
+    snprintf(cmd, sizeof cmd, "%s %s%s", bin, args, strstr(args, "2>") ? "" : " 2>&1");
     FILE *p = popen(cmd, "r");
     size_t len = p ? fread(out, 1, n - 1, p) : 0;
     out[len] = 0;
@@ -71,6 +72,51 @@ static void test_commands(void)
     }
 }
 
+/* run and chat on the tiny model (real weights, random meaning): determinism, limits,
+ * statistics on stderr only, bad prompts refused. */
+static void test_run_and_chat(void)
+{
+    static char a[8192], b[8192], c[8192];
+    const char *m = "--model data/tiny-chat";
+    char args[512];
+    snprintf(args, sizeof args, "run %s -p \"Hello there\" -n 12 --temp 0 2>/dev/null", m);
+    int ra = run(args, a, sizeof a), rb = run(args, b, sizeof b);
+    th_expect(ra == 0 && rb == 0 && strcmp(a, b) == 0, "greedy run twice: same answer (exit %d %d)", ra, rb);
+    snprintf(args, sizeof args, "run %s -p \"Hello there\" -n 12 --temp 1 --seed 7 2>/dev/null", m);
+    ra = run(args, a, sizeof a), rb = run(args, b, sizeof b);
+    snprintf(args, sizeof args, "run %s -p \"Hello there\" -n 12 --temp 1 --seed 8 2>/dev/null", m);
+    int rcc = run(args, c, sizeof c);
+    th_expect(ra == 0 && rb == 0 && rcc == 0 && strcmp(a, b) == 0, "same seed, same answer");
+    th_expect(strcmp(a, c) != 0, "another seed, another answer");
+    /* stdout has only the answer; the statistics line is on stderr */
+    snprintf(args, sizeof args, "run %s -p hi -n 5 --temp 0 2>&1 >/dev/null", m);
+    ra = run(args, a, sizeof a);
+    th_expect(ra == 0 && strstr(a, "generated 5 tokens") && strstr(a, "finish: length"),
+              "statistics on stderr: %s", a);
+    struct { const char *args, *word; } bad[] = {
+        {"run --model data/tiny-chat -p \"\"", "empty"},
+        {"run --model data/tiny-chat -p \"$(head -c 300 /dev/zero | tr '\\0' a)\" --ctx 16", "context"},
+        {"run --model data/tiny-chat -p \"$(printf 'bad \\377 utf8')\"", "UTF-8"},
+        {"run --model data/tiny-chat -p hi --temp -1", "--temp"},
+        {"run --model data/tiny-chat -p hi --top-p 2", "--top-p"},
+        {"run --model data/tiny-chat -p hi --template gpt", "gpt"},
+        {"run -p hi", "--model"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int rc = run(bad[i].args, a, sizeof a);
+        th_expect(rc == 1 && strstr(a, "vkseek: ") && strstr(a, bad[i].word),
+                  "'%s' should fail with '%s': exit %d, %s", bad[i].args, bad[i].word, rc, a);
+    }
+    /* a chat of two turns with a reset between, from stdin */
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "printf 'hi\\n/reset\\nhello again\\n/exit\\n' | %s chat %s -n 6 --temp 0 2>&1", bin, m);
+    FILE *p = popen(cmd, "r");
+    size_t len = p ? fread(a, 1, sizeof a - 1, p) : 0;
+    a[len] = 0;
+    int st = p ? pclose(p) : -1;
+    th_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "chat over stdin exits 0: %s", a);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -81,5 +127,6 @@ int main(int argc, char **argv)
     th_init("test_cli");
     test_logits_match_golden();
     test_commands();
+    test_run_and_chat();
     return th_finish();
 }

@@ -1,0 +1,277 @@
+/* run.c: `vkseek run` (one prompt, the answer streamed to stdout and nothing else there,
+ * statistics on stderr) and `vkseek chat` (an interactive conversation). Both consume the
+ * engine's event stream; the reasoning part goes to stderr, dimmed on a terminal, or
+ * nowhere with --hide-reasoning. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli/cli.h"
+#include "engine/generate.h"
+#include "engine/loader.h"
+#include "text/chat.h"
+
+#define MAX_STOPS 16
+#define MAX_LINE (1 << 20)
+
+typedef struct {
+    const char *dir, *prompt, *system, *template_name;
+    model_options mo;
+    gen_params gp;
+    const char *stops[MAX_STOPS];
+    int raw, hide_reasoning;
+} run_opts;
+
+static int parse_num(const char *opt, const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || v < lo || v > hi) {
+        cli_error("%s '%s': expected a number from %g to %g", opt, s, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Options shared by run and chat; -1 after printing an error. */
+static int parse(int argc, char **argv, run_opts *o, int need_prompt)
+{
+    memset(o, 0, sizeof *o);
+    o->mo = (model_options){.device = cli_device_arg(&argc, argv), .quant = QUANT_KEEP,
+                            .n_seq = 1, .need_tokenizer = 1};
+    if (o->mo.device == -2) return cli_error("--device needs a device index"), -1;
+    o->gp.sampling = sampler_defaults();
+    o->gp.max_tokens = 512;
+    o->gp.stop = o->stops;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        double x;
+        int takes = 1;
+        if (!strcmp(a, "--raw")) o->raw = 1, takes = 0;
+        else if (!strcmp(a, "--hide-reasoning")) o->hide_reasoning = 1, takes = 0;
+        else if (!v) return cli_error("%s needs a value", a), -1;
+        else if (!strcmp(a, "--model") || !strcmp(a, "-m")) o->dir = v;
+        else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) o->prompt = v;
+        else if (!strcmp(a, "--system")) o->system = v;
+        else if (!strcmp(a, "--template")) o->template_name = v;
+        else if (!strcmp(a, "--stop")) {
+            if (o->gp.n_stop == MAX_STOPS) return cli_error("at most %d --stop strings", MAX_STOPS), -1;
+            o->stops[o->gp.n_stop++] = v;
+        } else if (!strcmp(a, "--quant")) {
+            if (quant_from_name(v, &o->mo.quant))
+                return cli_error("--quant '%s': use f16, bf16, q8_0, q4_0 or keep", v), -1;
+        } else {
+            double lo = 0, hi = 1e9;
+            if (!strcmp(a, "--top-p") || !strcmp(a, "--min-p")) hi = 1;
+            if (parse_num(a, v, lo, hi, &x)) return -1;
+            if (!strcmp(a, "-n")) o->gp.max_tokens = (int)x;
+            else if (!strcmp(a, "--ctx")) o->mo.n_ctx = (int)x;
+            else if (!strcmp(a, "--temp")) o->gp.sampling.temperature = (float)x;
+            else if (!strcmp(a, "--top-p")) o->gp.sampling.top_p = (float)x;
+            else if (!strcmp(a, "--top-k")) o->gp.sampling.top_k = (int)x;
+            else if (!strcmp(a, "--min-p")) o->gp.sampling.min_p = (float)x;
+            else if (!strcmp(a, "--repeat-penalty")) {
+                o->gp.sampling.repeat_penalty = (float)x;
+                o->gp.sampling.penalty_last_n = 64;
+            } else if (!strcmp(a, "--seed")) o->gp.sampling.seed = (uint64_t)x;
+            else return cli_error("unknown option '%s'", a), -1;
+        }
+        i += takes;
+    }
+    if (!o->dir) return cli_error("--model DIR is required (the built-in model comes later)"), -1;
+    if (need_prompt && !o->prompt) return cli_error("run: -p PROMPT is required"), -1;
+    if (need_prompt && !o->prompt[0]) return cli_error("run: the prompt is empty"), -1;
+    return 0;
+}
+
+typedef struct {
+    int dim;          /* reasoning on a terminal: dimmed */
+    int hide;
+    int in_reasoning;
+    char *answer;     /* the answer text (chat keeps it for the next turn) */
+    size_t len, cap;
+    gen_event end;
+} printer;
+
+static int on_event(const gen_event *e, void *user)
+{
+    printer *p = user;
+    if (e->kind == GEN_REASONING) {
+        if (!p->hide) {
+            if (p->dim && !p->in_reasoning) fputs("\033[2m", stderr);
+            fwrite(e->text, 1, e->len, stderr);
+            fflush(stderr);
+        }
+        p->in_reasoning = 1;
+    } else if (e->kind == GEN_TEXT) {
+        if (p->in_reasoning && !p->hide) fputs(p->dim ? "\033[0m\n" : "\n", stderr);
+        p->in_reasoning = 0;
+        fwrite(e->text, 1, e->len, stdout);
+        fflush(stdout);
+        if (p->len + e->len + 1 > p->cap) {
+            size_t nc = (p->len + e->len + 1) * 2;
+            char *b = realloc(p->answer, nc);
+            if (!b) return 1; /* cancel: out of memory */
+            p->answer = b, p->cap = nc;
+        }
+        memcpy(p->answer + p->len, e->text, e->len);
+        p->len += e->len;
+        p->answer[p->len] = 0;
+    } else {
+        if (p->in_reasoning && p->dim && !p->hide) fputs("\033[0m", stderr);
+        p->in_reasoning = 0;
+        p->end = *e;
+    }
+    return 0;
+}
+
+static void print_stats(const gen_event *e)
+{
+    fprintf(stderr, "\nvkseek: prompt %d tokens (%d cached) %.2f tokens/s; generated %d tokens "
+                    "%.2f tokens/s; finish: %s\n",
+            e->n_prompt, e->n_cached, e->prefill_s > 0 ? (e->n_prompt - e->n_cached) / e->prefill_s : 0,
+            e->n_gen, e->decode_s > 0 ? e->n_gen / e->decode_s : 0, e->finish);
+}
+
+/* The conversation as prompt ids, by the checkpoint's template (or raw text). */
+static int encode_prompt(model *m, const run_opts *o, chat_template t, const chat_msg *msgs,
+                         int n, int32_t **ids, size_t *n_ids, char *err, size_t errlen)
+{
+    if (o->raw)
+        return tok_encode(m->tok, msgs[n - 1].content, strlen(msgs[n - 1].content),
+                          tok_add_bos(m->tok), ids, n_ids, err, errlen);
+    chat_specials sp;
+    char *text;
+    size_t len;
+    if (chat_specials_from_tokenizer(m->tok, &sp, err, errlen) ||
+        chat_render(t, msgs, n, 1, &sp, &text, &len, err, errlen))
+        return -1;
+    int rc = tok_encode(m->tok, text, len, 0, ids, n_ids, err, errlen); /* BOS is in the text */
+    free(text);
+    return rc;
+}
+
+static int setup(const run_opts *o, model **m, session **s, chat_template *t, gen_params *gp)
+{
+    char err[512];
+    if (!(*m = model_open(o->dir, &o->mo, err, sizeof err))) return cli_error("%s", err), -1;
+    if (o->template_name ? chat_template_by_name(o->template_name, t, err, sizeof err)
+                         : chat_template_for_model(o->dir, t, err, sizeof err)) {
+        model_close(*m);
+        return cli_error("%s", err), -1;
+    }
+    if (!(*s = session_new(*m, err, sizeof err))) {
+        model_close(*m);
+        return cli_error("%s", err), -1;
+    }
+    *gp = o->gp;
+    gp->reasoning = o->raw ? 0 : chat_template_opens_think(*t) ? 2 : 1;
+    return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    run_opts o;
+    if (parse(argc, argv, &o, 1)) return 1;
+    model *m;
+    session *s;
+    chat_template t;
+    gen_params gp;
+    if (setup(&o, &m, &s, &t, &gp)) return 1;
+    chat_msg msgs[2];
+    int n = 0;
+    if (o.system && !o.raw) msgs[n++] = (chat_msg){CHAT_SYSTEM, o.system};
+    msgs[n++] = (chat_msg){CHAT_USER, o.prompt};
+    char err[512];
+    int32_t *ids = NULL;
+    size_t n_ids = 0;
+    printer pr = {.dim = isatty(2), .hide = o.hide_reasoning};
+    int rc = 0;
+    if (encode_prompt(m, &o, t, msgs, n, &ids, &n_ids, err, sizeof err) ||
+        session_generate(s, ids, (int)n_ids, &gp, on_event, &pr, err, sizeof err))
+        rc = cli_error("%s", err);
+    else {
+        fputc('\n', stdout);
+        print_stats(&pr.end);
+    }
+    free(ids);
+    free(pr.answer);
+    session_free(s);
+    model_close(m);
+    return rc;
+}
+
+int cmd_chat(int argc, char **argv)
+{
+    run_opts o;
+    if (parse(argc, argv, &o, 0)) return 1;
+    model *m;
+    session *s;
+    chat_template t;
+    gen_params gp;
+    if (setup(&o, &m, &s, &t, &gp)) return 1;
+    int tty = isatty(0), cap = 64, n = 0;
+    chat_msg *msgs = malloc((size_t)cap * sizeof *msgs);
+    char **owned = malloc((size_t)cap * sizeof *owned);
+    char *line = malloc(MAX_LINE);
+    if (o.system && msgs && owned) {
+        owned[n] = strdup(o.system);
+        msgs[n] = (chat_msg){CHAT_SYSTEM, owned[n]};
+        n++;
+    }
+    if (tty) fprintf(stderr, "vkseek chat (%s template): /reset starts over, /exit or Ctrl-D ends\n",
+                     chat_template_name(t));
+    int rc = 0;
+    while (msgs && owned && line) {
+        if (tty) fputs("> ", stderr);
+        if (!fgets(line, MAX_LINE, stdin)) break;
+        line[strcspn(line, "\r\n")] = 0;
+        if (!strcmp(line, "/exit")) break;
+        if (!strcmp(line, "/reset")) {
+            while (n > (o.system ? 1 : 0)) free(owned[--n]);
+            session_reset(s);
+            if (tty) fputs("(new conversation)\n", stderr);
+            continue;
+        }
+        if (!line[0]) continue;
+        if (n + 2 > cap) {
+            cap *= 2;
+            chat_msg *a = realloc(msgs, (size_t)cap * sizeof *a);
+            char **b = realloc(owned, (size_t)cap * sizeof *b);
+            if (a) msgs = a;
+            if (b) owned = b;
+            if (!a || !b) break;
+        }
+        owned[n] = strdup(line);
+        msgs[n] = (chat_msg){CHAT_USER, owned[n]};
+        n++;
+        char err[512];
+        int32_t *ids = NULL;
+        size_t n_ids = 0;
+        printer pr = {.dim = isatty(2), .hide = o.hide_reasoning};
+        if (encode_prompt(m, &o, t, msgs, n, &ids, &n_ids, err, sizeof err) ||
+            session_generate(s, ids, (int)n_ids, &gp, on_event, &pr, err, sizeof err)) {
+            cli_error("%s", err);
+            free(owned[--n]); /* the turn did not happen */
+            rc = 1;
+        } else {
+            fputc('\n', stdout);
+            fflush(stdout);
+            if (tty) print_stats(&pr.end);
+            owned[n] = pr.answer ? pr.answer : strdup("");
+            pr.answer = NULL;
+            msgs[n] = (chat_msg){CHAT_ASSISTANT, owned[n]};
+            n++;
+            rc = 0;
+        }
+        free(ids);
+        free(pr.answer);
+    }
+    for (int i = 0; owned && i < n; i++) free(owned[i]);
+    free(msgs), free(owned), free(line);
+    session_free(s);
+    model_close(m);
+    return rc;
+}
