@@ -124,7 +124,9 @@ int session_generate(session *s, const int32_t *prompt, int n, const gen_params 
     int cancelled = 0, stopped = 0;
     for (;;) {
         if (p->max_tokens > 0 && end.n_gen >= p->max_tokens) break;
-        int id = sampler_sample(smp, s->logits, lm_vocab(m->lm), s->ids, s->n, err, errlen);
+        /* only ids the tokenizer has: embeddings are padded past it (V3: 128815 of 129280) */
+        int nv = lm_vocab(m->lm) < tok_vocab_size(m->tok) ? lm_vocab(m->lm) : tok_vocab_size(m->tok);
+        int id = sampler_sample(smp, s->logits, nv, s->ids, s->n, err, errlen);
         if (id < 0) goto done;
         end.n_gen++;
         if (id == eos || id == eos2) {

@@ -79,12 +79,12 @@ static void test_run_and_chat(void)
     static char a[8192], b[8192], c[8192];
     const char *m = "--model data/tiny-chat";
     char args[512];
-    snprintf(args, sizeof args, "run %s -p \"Hello there\" -n 12 --temp 0 2>/dev/null", m);
+    snprintf(args, sizeof args, "run %s --raw -p \"Hello there\" -n 12 --temp 0 2>/dev/null", m);
     int ra = run(args, a, sizeof a), rb = run(args, b, sizeof b);
     th_expect(ra == 0 && rb == 0 && strcmp(a, b) == 0, "greedy run twice: same answer (exit %d %d)", ra, rb);
-    snprintf(args, sizeof args, "run %s -p \"Hello there\" -n 12 --temp 1 --seed 7 2>/dev/null", m);
+    snprintf(args, sizeof args, "run %s --raw -p \"Hello there\" -n 12 --temp 1 --seed 7 2>/dev/null", m);
     ra = run(args, a, sizeof a), rb = run(args, b, sizeof b);
-    snprintf(args, sizeof args, "run %s -p \"Hello there\" -n 12 --temp 1 --seed 8 2>/dev/null", m);
+    snprintf(args, sizeof args, "run %s --raw -p \"Hello there\" -n 12 --temp 1 --seed 8 2>/dev/null", m);
     int rcc = run(args, c, sizeof c);
     th_expect(ra == 0 && rb == 0 && rcc == 0 && strcmp(a, b) == 0, "same seed, same answer");
     th_expect(strcmp(a, c) != 0, "another seed, another answer");
