@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "check.h"
 #include "harness.h"
 
 gpu_ctx *T;
 static const char *test_name;
-static int passed, failed;
 static uint64_t rng;
 
 void th_init(const char *name)
@@ -31,8 +31,7 @@ int th_finish(void)
     uint64_t v = gpu_validation_errors(T);
     th_expect(v == 0, "%llu validation messages", (unsigned long long)v);
     gpu_close(T);
-    printf("%s: %d passed, %d failed\n", test_name, passed, failed);
-    return failed ? 1 : 0;
+    return check_finish(test_name);
 }
 
 static uint64_t next(void)
@@ -107,18 +106,12 @@ float *th_read(const gpu_tensor *t)
 
 int th_expect(int ok, const char *fmt, ...)
 {
-    if (ok) {
-        passed++;
-        return 1;
-    }
-    failed++;
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    printf("FAIL %s: ", test_name);
-    vprintf(fmt, ap);
-    printf("\n");
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return 0;
+    return check(ok, "%s: %s", test_name, msg);
 }
 
 int th_check(const char *what, const float *want, const float *got, int64_t n, double tol)
@@ -141,4 +134,16 @@ int th_check(const char *what, const float *want, const float *got, int64_t n, d
     double rel = den > 0 ? sqrt(num / den) : sqrt(num);
     return th_expect(rel <= tol, "%s: relative error %.3g > %.3g; worst [%lld] expected %.9g got %.9g",
                      what, rel, tol, (long long)wi, n ? want[wi] : 0.0, n ? got[wi] : 0.0);
+}
+
+int th_check_abs(const char *what, const float *want, const float *got, int64_t n, double atol)
+{
+    double worst = 0;
+    int64_t wi = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - want[i]);
+        if (!(d <= worst)) worst = d, wi = i; /* NaN lands here */
+    }
+    return th_expect(worst <= atol, "%s: max |diff| %.3g > %.3g at [%lld] (want %.6g got %.6g)",
+                     what, worst, atol, (long long)wi, n ? want[wi] : 0.0, n ? got[wi] : 0.0);
 }

@@ -29,6 +29,9 @@ float *th_read(const gpu_tensor *t);
 /* Records one check: rel L2 error of got vs want under tol, no NaN/Inf in got.
  * On failure prints the worst element's index, expected and actual. Returns 1 if passed. */
 int th_check(const char *what, const float *want, const float *got, int64_t n, double tol);
+/* Records one check by the largest absolute difference (the goldens state absolute
+ * tolerances); NaN fails. */
+int th_check_abs(const char *what, const float *want, const float *got, int64_t n, double atol);
 /* Records a plain condition. */
 int th_expect(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Fails the test when a gpu call failed (prints gpu_errmsg). */

@@ -11,25 +11,7 @@
 #include <string.h>
 #include "text/chat.h"
 #include "text/tokenizer.h"
-
-static int passed, failed;
-
-static int check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int check(int ok, const char *fmt, ...)
-{
-    if (ok) {
-        passed++;
-        return 1;
-    }
-    failed++;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("FAIL ", stdout);
-    vprintf(fmt, ap);
-    fputc('\n', stdout);
-    va_end(ap);
-    return 0;
-}
+#include "check.h"
 
 /* Prints s with \n and control bytes escaped, so a mismatch shows where it is. */
 static void show(const char *label, const char *s)
@@ -340,6 +322,5 @@ int main(void)
     test_names();
     test_against_the_v3_tokenizer();
     test_detection();
-    printf("test_chat: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_finish("test_chat");
 }

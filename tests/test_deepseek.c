@@ -20,18 +20,6 @@ static const tf_tensor *golden(safetensors *g, const char *name)
     return NULL;
 }
 
-static int close_abs(const char *what, const float *want, const float *got, int64_t n, double atol)
-{
-    double worst = 0;
-    int64_t wi = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = fabs((double)got[i] - want[i]);
-        if (!(d <= worst)) worst = d, wi = i;
-    }
-    return th_expect(worst <= atol, "%s: max |diff| %.3g > %.3g at [%lld] (want %.6g got %.6g)",
-                     what, worst, atol, (long long)wi, want[wi], got[wi]);
-}
-
 static int argmax(const float *x, int n)
 {
     int b = 0;
@@ -66,7 +54,7 @@ static void run_prompt(const char *tag, lm *m, safetensors *gold, const char *p,
         double big = 0;
         for (int64_t k = 0; h && k < tf_nelem(h); k++) big = fmax(big, fabs(((const float *)h->data)[k]));
         snprintf(what, sizeof what, "%s %s: hidden state after layer %d", tag, p, i);
-        if (h) close_abs(what, (const float *)h->data, got, tf_nelem(h), 1e-4 * fmax(1, big));
+        if (h) th_check_abs(what, (const float *)h->data, got, tf_nelem(h), 1e-4 * fmax(1, big));
         free(got);
         lm_capture(m, i, NULL);
         gpu_free(T, cap[i]);
@@ -74,7 +62,7 @@ static void run_prompt(const char *tag, lm *m, safetensors *gold, const char *p,
     snprintf(name, sizeof name, "%s.prefill.logits_all", p);
     const tf_tensor *la = golden(gold, name);
     snprintf(what, sizeof what, "%s %s: all prompt logits", tag, p);
-    if (la) close_abs(what, (const float *)la->data, logits, tf_nelem(la), 1e-4);
+    if (la) th_check_abs(what, (const float *)la->data, logits, tf_nelem(la), 1e-4);
 
     snprintf(name, sizeof name, "%s.decode.tokens", p);
     const tf_tensor *tok = golden(gold, name);
@@ -98,7 +86,7 @@ static void run_prompt(const char *tag, lm *m, safetensors *gold, const char *p,
     th_expect(ok, "%s %s: decode: %s", tag, p, err);
     th_expect(same, "%s %s: the 16 greedy tokens equal the golden ones", tag, p);
     snprintf(what, sizeof what, "%s %s: decode logits over the latent cache", tag, p);
-    close_abs(what, (const float *)dl->data, steps, tf_nelem(dl), 1e-4);
+    th_check_abs(what, (const float *)dl->data, steps, tf_nelem(dl), 1e-4);
     free(logits), free(steps);
 }
 

@@ -9,27 +9,10 @@
 #include <string.h>
 #include "engine/janus_names.h"
 #include "engine/safetensors.h"
+#include "check.h"
 
 #define CKPT "golden/janus/janus_tiny/model.safetensors"
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
-static int passed, failed;
-
-__attribute__((format(printf, 2, 3))) static int expect(int ok, const char *fmt, ...)
-{
-    if (ok) {
-        passed++;
-        return 1;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    printf("FAIL: ");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    failed++;
-    return 0;
-}
 
 static const tf_tensor *find(const safetensors *s, const char *name)
 {
@@ -132,13 +115,13 @@ static void check_case(const safetensors *s, int i)
     char out[4][JANUS_NAME_MAX];
     int want = 0;
     while (want < 3 && cases[i].community[want]) want++;
-    expect(find(s, off) != NULL, "%s: not in %s (the table must follow the golden)", off, CKPT);
+    check(find(s, off) != NULL, "%s: not in %s (the table must follow the golden)", off, CKPT);
     int got = janus_community_names(off, out, 4);
-    if (!expect(got == want, "%s: %d community names, want %d", off, got, want)) return;
+    if (!check(got == want, "%s: %d community names, want %d", off, got, want)) return;
     for (int k = 0; k < want; k++)
-        expect(strcmp(out[k], cases[i].community[k]) == 0, "%s: name %d is '%s', want '%s'", off, k,
+        check(strcmp(out[k], cases[i].community[k]) == 0, "%s: name %d is '%s', want '%s'", off, k,
                out[k], cases[i].community[k]);
-    expect(janus_name_dropped(off) == (want == 0), "%s: dropped %d, want %d", off,
+    check(janus_name_dropped(off) == (want == 0), "%s: dropped %d, want %d", off,
            janus_name_dropped(off), want == 0);
 }
 
@@ -154,12 +137,12 @@ static void check_checkpoint(const safetensors *s)
 {
     int n = st_count(s), total = 0, dropped = 0, unmapped = 0;
     char (*all)[JANUS_NAME_MAX] = calloc((size_t)n * 3, JANUS_NAME_MAX);
-    if (!expect(all != NULL, "out of memory")) return;
+    if (!check(all != NULL, "out of memory")) return;
     for (int i = 0; i < n; i++) {
         const tf_tensor *t = st_tensor(s, i);
         int k = janus_community_names(t->name, all + total, 3);
         if (k < 0) {
-            expect(0, "%s: out too small for its community names", t->name);
+            check(0, "%s: out too small for its community names", t->name);
         } else if (k == 0 && janus_name_dropped(t->name)) {
             dropped++;
         } else if (k == 0) {
@@ -169,29 +152,29 @@ static void check_checkpoint(const safetensors *s)
             total += k;
         }
         if (k == 3)
-            expect(t->shape[0] % 3 == 0, "%s: %lld rows do not split into q, k, v", t->name,
+            check(t->shape[0] % 3 == 0, "%s: %lld rows do not split into q, k, v", t->name,
                    (long long)t->shape[0]);
         int sq = janus_community_squeezed(t->name);
         if (sq || strstr(t->name, "pos_embed"))
-            expect(sq && k == 1 && t->n_dims == 3 && t->shape[0] == 1,
+            check(sq && k == 1 && t->n_dims == 3 && t->shape[0] == 1,
                    "%s: squeezed %d with %d dims, leading %lld", t->name, sq, t->n_dims,
                    (long long)t->shape[0]);
     }
-    expect(unmapped == 0, "%d official names neither map nor are dropped", unmapped);
+    check(unmapped == 0, "%d official names neither map nor are dropped", unmapped);
     /* attn_pool: kv, latent, q, proj, norm, mlp.fc1, mlp.fc2 (12 tensors with biases, 13
      * with latent); plus quantize.codebook_used */
-    expect(dropped == 14, "%d dropped tensors, want 14", dropped);
+    check(dropped == 14, "%d dropped tensors, want 14", dropped);
     /* 416 official - 14 dropped + 2 per qkv weight and bias in 2 layers */
-    expect(total == 410, "%d community tensors, want 410", total);
+    check(total == 410, "%d community tensors, want 410", total);
     qsort(all, (size_t)total, JANUS_NAME_MAX, by_name);
     int dups = 0;
     for (int i = 1; i < total; i++)
         if (strcmp(all[i - 1], all[i]) == 0 && dups++ < 5)
             printf("FAIL: community name '%s' holds two official tensors\n", all[i]);
-    expect(dups == 0, "%d duplicate community names", dups);
+    check(dups == 0, "%d duplicate community names", dups);
     for (int i = 0; i < total; i++)
         if (strncmp(all[i], "model.", 6) != 0 && strcmp(all[i], "lm_head.weight") != 0)
-            expect(0, "community name '%s' outside model.* and lm_head", all[i]);
+            check(0, "community name '%s' outside model.* and lm_head", all[i]);
     free(all);
 }
 
@@ -208,26 +191,26 @@ static void check_edges(void)
     char out[3][JANUS_NAME_MAX];
     for (int i = 0; i < N(unknown); i++) {
         int k = janus_community_names(unknown[i], out, 3);
-        expect(k == 0 && !janus_name_dropped(unknown[i]) && !janus_community_squeezed(unknown[i]),
+        check(k == 0 && !janus_name_dropped(unknown[i]) && !janus_community_squeezed(unknown[i]),
                "'%s': %d names, dropped %d (want an unknown name)", unknown[i], k,
                janus_name_dropped(unknown[i]));
     }
     /* a multi-digit index is captured whole */
     int k = janus_community_names(GV "decoder.conv_blocks.12.res.10.conv1.weight", out, 1);
-    expect(k == 1 && strcmp(out[0], VQ "decoder.up.12.block.10.conv1.weight") == 0,
+    check(k == 1 && strcmp(out[0], VQ "decoder.up.12.block.10.conv1.weight") == 0,
            "multi-digit indices: %d, '%s'", k, k == 1 ? out[0] : "");
-    expect(janus_community_names(VT "blocks.0.attn.qkv.weight", out, 2) == -1,
+    check(janus_community_names(VT "blocks.0.attn.qkv.weight", out, 2) == -1,
            "qkv into 2 slots must give -1");
-    expect(janus_community_names("gen_embed.weight", out, 0) == -1,
+    check(janus_community_names("gen_embed.weight", out, 0) == -1,
            "rename into 0 slots must give -1");
-    expect(janus_community_names(VT "attn_pool.latent", out, 0) == 0,
+    check(janus_community_names(VT "attn_pool.latent", out, 0) == 0,
            "dropped into 0 slots gives 0");
     /* a name that grows past JANUS_NAME_MAX */
     char name[JANUS_NAME_MAX];
     memset(name, 'w', sizeof name);
     memcpy(name, "gen_embed.", 10);
     name[JANUS_NAME_MAX - 12] = '\0'; /* fits as official, not with the longer prefix */
-    expect(janus_community_names(name, out, 3) == -1, "overlong community name must give -1");
+    check(janus_community_names(name, out, 3) == -1, "overlong community name must give -1");
 }
 
 int main(void)
@@ -242,6 +225,5 @@ int main(void)
     check_checkpoint(s);
     check_edges();
     st_close(s);
-    printf("test_janus_names: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_finish("test_janus_names");
 }

@@ -11,19 +11,6 @@
 #include "npy.h"
 #include "text/lm.h"
 
-/* Max absolute difference: the goldens state absolute tolerances. */
-static int close_abs(const char *what, const float *want, const float *got, int64_t n, double atol)
-{
-    double worst = 0;
-    int64_t wi = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = fabs((double)got[i] - want[i]);
-        if (!(d <= worst)) worst = d, wi = i; /* NaN lands here */
-    }
-    return th_expect(worst <= atol, "%s: max |diff| %.3g > %.3g at [%lld] (want %.6g got %.6g)",
-                     what, worst, atol, (long long)wi, want[wi], got[wi]);
-}
-
 static int argmax(const float *x, int n)
 {
     int b = 0;
@@ -81,15 +68,15 @@ static void run_case(const char *dir, int quant, double atol_logits, double atol
         for (int i = 0; i < 3; i++) {
             float *got = th_read(cap[i]);
             snprintf(what, sizeof what, "%s: hidden state %d", tag, i);
-            close_abs(what, h[i].f, got, h[i].n, atol_hidden);
+            th_check_abs(what, h[i].f, got, h[i].n, atol_hidden);
             free(got);
         }
         float *fn = th_read(lm_hidden(m));
         snprintf(what, sizeof what, "%s: final norm", tag);
-        close_abs(what, fnorm.f, fn, fnorm.n, atol_hidden);
+        th_check_abs(what, fnorm.f, fn, fnorm.n, atol_hidden);
         free(fn);
         snprintf(what, sizeof what, "%s: prompt logits", tag);
-        close_abs(what, plog.f, logits, plog.n, atol_logits);
+        th_check_abs(what, plog.f, logits, plog.n, atol_logits);
     }
     gpu_free(T, x);
     for (int i = 0; i < 3; i++) {
@@ -112,7 +99,7 @@ static void run_case(const char *dir, int quant, double atol_logits, double atol
     }
     th_expect(ok, "%s: decode: %s", tag, err);
     th_expect(same, "%s: greedy ids equal the golden continuation", tag);
-    close_abs("greedy step logits (KV cache)", glog.f, steps, glog.n, atol_logits);
+    th_check_abs("greedy step logits (KV cache)", glog.f, steps, glog.n, atol_logits);
 
     /* the whole sequence again in one pass, from an empty cache */
     int32_t *seq = th_alloc((size_t)(P + G) * 4);
@@ -121,7 +108,7 @@ static void run_case(const char *dir, int quant, double atol_logits, double atol
     gpu_tensor *xs = lm_embed(m, seq, P + G, err, sizeof err);
     ok = xs && lm_forward(m, xs, P + G, 0, 1, logits, err, sizeof err) == 0;
     th_expect(ok, "%s: full forward: %s", tag, err);
-    if (ok) close_abs("full sequence logits", full.f, logits, full.n, atol_logits);
+    if (ok) th_check_abs("full sequence logits", full.f, logits, full.n, atol_logits);
     gpu_free(T, xs);
 
     /* past the context: a clear error, nothing written */
@@ -165,7 +152,7 @@ static void batch_of_two(const char *dir)
     gpu_tensor *x = m ? lm_embed(m, two, P, err, sizeof err) : NULL;
     int ok = x && lm_forward(m, x, P, 0, 1, logits, err, sizeof err) == 0;
     th_expect(ok, "batch of two: %s", err);
-    if (ok) close_abs("batch row 0 equals the golden prompt's logits", plog.f, logits, plog.n, 2e-4);
+    if (ok) th_check_abs("batch row 0 equals the golden prompt's logits", plog.f, logits, plog.n, 2e-4);
     gpu_free(T, x);
     lm_free(m);
     /* the reversed prompt alone */
@@ -174,7 +161,7 @@ static void batch_of_two(const char *dir)
     float *alone = th_alloc((size_t)P * (V ? V : 1) * 4);
     x = m ? lm_embed(m, two + P, P, err, sizeof err) : NULL;
     ok = ok && x && lm_forward(m, x, P, 0, 1, alone, err, sizeof err) == 0;
-    if (ok) close_abs("batch row 1 equals its own run", alone, logits + (int64_t)P * V, (int64_t)P * V, 1e-5);
+    if (ok) th_check_abs("batch row 1 equals its own run", alone, logits + (int64_t)P * V, (int64_t)P * V, 1e-5);
     gpu_free(T, x);
     lm_free(m);
     free(two), free(logits), free(alone);

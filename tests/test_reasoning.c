@@ -10,25 +10,7 @@
 #include <string.h>
 #include "text/reasoning.h"
 #include "text/stop.h"
-
-static int passed, failed;
-
-static int check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int check(int ok, const char *fmt, ...)
-{
-    if (ok) {
-        passed++;
-        return 1;
-    }
-    failed++;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("FAIL ", stdout);
-    vprintf(fmt, ap);
-    fputc('\n', stdout);
-    va_end(ap);
-    return 0;
-}
+#include "check.h"
 
 static void show(const char *label, const char *s, size_t n)
 {
@@ -567,6 +549,5 @@ int main(void)
     test_stop_cases();
     test_stop_random();
     test_chain();
-    printf("test_reasoning: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_finish("test_reasoning");
 }

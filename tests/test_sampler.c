@@ -9,27 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "text/sampler.h"
+#include "check.h"
 
 #define V3_VOCAB 129280
-
-static int passed, failed;
-
-static int check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int check(int ok, const char *fmt, ...)
-{
-    if (ok) {
-        passed++;
-        return 1;
-    }
-    failed++;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("FAIL ", stdout);
-    vprintf(fmt, ap);
-    fputc('\n', stdout);
-    va_end(ap);
-    return 0;
-}
 
 static void *xmalloc(size_t n)
 {
@@ -592,6 +574,5 @@ int main(void)
     test_repetition_penalty();
     test_draws_match_softmax();
     test_bad_rows_are_errors();
-    printf("test_sampler: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_finish("test_sampler");
 }

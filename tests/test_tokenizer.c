@@ -13,25 +13,7 @@
 #include <unistd.h>
 #include "text/tok_internal.h" /* the regex rewriting is tested directly */
 #include "text/tokenizer.h"
-
-static int passed, failed;
-
-static int check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int check(int ok, const char *fmt, ...)
-{
-    if (ok) {
-        passed++;
-        return 1;
-    }
-    failed++;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("FAIL ", stdout);
-    vprintf(fmt, ap);
-    fputc('\n', stdout);
-    va_end(ap);
-    return 0;
-}
+#include "check.h"
 
 static void print_ids(const char *label, const int32_t *ids, size_t n)
 {
@@ -621,6 +603,5 @@ int main(void)
     snprintf(path, sizeof path, "%s/tokenizer_config.json", tmpdir);
     unlink(path);
     rmdir(tmpdir);
-    printf("test_tokenizer: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_finish("test_tokenizer");
 }

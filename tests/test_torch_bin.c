@@ -8,26 +8,9 @@
 #include <string.h>
 #include "engine/torch_bin.h"
 #include "engine/zip.h"
+#include "check.h"
 
 #define DIR "data/torch/"
-
-static int passed, failed;
-
-__attribute__((format(printf, 2, 3))) static int expect(int ok, const char *fmt, ...)
-{
-    if (ok) {
-        passed++;
-        return 1;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    printf("FAIL: ");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    failed++;
-    return 0;
-}
 
 /* The generator's value(dtype, i) for element i of a storage. */
 static double want_value(tf_dtype t, int64_t i)
@@ -92,18 +75,18 @@ static void check_tensor(const char *file, const tf_tensor *t, const want *w)
 {
     char what[160];
     snprintf(what, sizeof what, "%s '%s'", file, w->name);
-    if (!expect(t && strcmp(t->name, w->name) == 0, "%s: name is '%s'", what, t ? t->name : "?"))
+    if (!check(t && strcmp(t->name, w->name) == 0, "%s: name is '%s'", what, t ? t->name : "?"))
         return;
     int ok = t->dtype == w->dtype && t->n_dims == w->n_dims;
     for (int i = 0; ok && i < w->n_dims; i++)
         ok = t->shape[i] == w->shape[i] && t->strides[i] == w->strides[i];
-    if (!expect(ok, "%s: dtype %s dims %d, expected %s dims %d (or shape/strides differ)", what,
+    if (!check(ok, "%s: dtype %s dims %d, expected %s dims %d (or shape/strides differ)", what,
                 tf_dtype_name(t->dtype), t->n_dims, tf_dtype_name(w->dtype), w->n_dims))
         return;
     int64_t n = tf_nelem(t), span = n ? 1 : 0;
     for (int i = 0; n && i < w->n_dims; i++) span += (w->shape[i] - 1) * w->strides[i];
     size_t es = tf_dtype_size(w->dtype);
-    expect(t->nbytes == (uint64_t)span * es, "%s: nbytes %llu, expected %llu", what,
+    check(t->nbytes == (uint64_t)span * es, "%s: nbytes %llu, expected %llu", what,
            (unsigned long long)t->nbytes, (unsigned long long)(span * (int64_t)es));
     int64_t bad = -1;
     double got = 0, exp = 0;
@@ -117,7 +100,7 @@ static void check_tensor(const char *file, const tf_tensor *t, const want *w)
         exp = want_value(w->dtype, w->offset + s);
         if (got != exp) bad = e;
     }
-    expect(bad < 0, "%s: element %lld is %g, expected %g", what, (long long)bad, got, exp);
+    check(bad < 0, "%s: element %lld is %g, expected %g", what, (long long)bad, got, exp);
 }
 
 static torch_bin *open_good(const char *file)
@@ -126,7 +109,7 @@ static torch_bin *open_good(const char *file)
     snprintf(path, sizeof path, DIR "%s", file);
     torch_bin *b = NULL;
     int rc = torch_bin_open(path, &b, err, sizeof err);
-    expect(rc == 0 && b, "%s: open failed: %s", path, err);
+    check(rc == 0 && b, "%s: open failed: %s", path, err);
     return rc == 0 ? b : NULL;
 }
 
@@ -134,10 +117,10 @@ static void check_file(const char *file, const want *w, int n)
 {
     torch_bin *b = open_good(file);
     if (!b) return;
-    expect(torch_bin_count(b) == n, "%s: %d tensors, expected %d", file, torch_bin_count(b), n);
+    check(torch_bin_count(b) == n, "%s: %d tensors, expected %d", file, torch_bin_count(b), n);
     for (int i = 0; i < n && i < torch_bin_count(b); i++)
         check_tensor(file, torch_bin_tensor(b, i), &w[i]);
-    expect(torch_bin_tensor(b, n) == NULL && torch_bin_tensor(b, -1) == NULL,
+    check(torch_bin_tensor(b, n) == NULL && torch_bin_tensor(b, -1) == NULL,
            "%s: out-of-range index gives a tensor", file);
     torch_bin_close(b);
 }
@@ -193,12 +176,12 @@ static void check_shared(const char *file)
     const tf_tensor *base = torch_bin_tensor(b, 0), *tr = torch_bin_tensor(b, 1);
     const tf_tensor *ta = torch_bin_tensor(b, 5), *tb = torch_bin_tensor(b, 6);
     const tf_tensor *row = torch_bin_tensor(b, 7);
-    expect(base && tr && base->data == tr->data, "%s: base and transposed do not share bytes",
+    check(base && tr && base->data == tr->data, "%s: base and transposed do not share bytes",
            file);
-    expect(ta && tb && ta->data == tb->data, "%s: tied_a and tied_b do not share bytes", file);
-    expect(ta && row && row->data == ta->data + 2 * 2, "%s: tied_row is not 2 bf16 into tied_a",
+    check(ta && tb && ta->data == tb->data, "%s: tied_a and tied_b do not share bytes", file);
+    check(ta && row && row->data == ta->data + 2 * 2, "%s: tied_row is not 2 bf16 into tied_a",
            file);
-    expect(!tf_is_contiguous(tr) && tf_is_contiguous(base), "%s: contiguity is wrong", file);
+    check(!tf_is_contiguous(tr) && tf_is_contiguous(base), "%s: contiguity is wrong", file);
     torch_bin_close(b);
 }
 
@@ -208,7 +191,7 @@ static void check_hostile(const char *file, const char *word)
     snprintf(path, sizeof path, DIR "%s", file);
     torch_bin *b = (torch_bin *)&b; /* must be reset to NULL */
     int rc = torch_bin_open(path, &b, err, sizeof err);
-    expect(rc == -1 && b == NULL && strstr(err, word) && strncmp(err, path, strlen(path)) == 0 &&
+    check(rc == -1 && b == NULL && strstr(err, word) && strncmp(err, path, strlen(path)) == 0 &&
                !strchr(err, '\n'),
            "%s: rc %d, error '%s' should start with the path and contain '%s'", file, rc, err,
            word);
@@ -220,7 +203,7 @@ static void check_comment_with_signature(void)
 {
     char err[512] = "";
     FILE *f = fopen(DIR "basic.bin", "rb");
-    if (!expect(f != NULL, "cannot read basic.bin")) return;
+    if (!check(f != NULL, "cannot read basic.bin")) return;
     static uint8_t buf[16384];
     size_t n = fread(buf, 1, sizeof buf - 64, f);
     fclose(f);
@@ -230,7 +213,7 @@ static void check_comment_with_signature(void)
     memcpy(buf + n, comment, clen);
     zip_archive *z = NULL;
     int rc = zip_open(buf, n + clen, "commented.zip", &z, err, sizeof err);
-    expect(rc == 0 && zip_find(z, "basic/data.pkl") >= 0 && zip_count(z) == 15,
+    check(rc == 0 && zip_find(z, "basic/data.pkl") >= 0 && zip_count(z) == 15,
            "zip with a signature in its comment: %s", rc ? err : "entries wrong");
     zip_close(z);
 }
@@ -278,6 +261,5 @@ int main(void)
     };
     for (int i = 0; i < N(hostile); i++) check_hostile(hostile[i].file, hostile[i].word);
 
-    printf("test_torch_bin: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_finish("test_torch_bin");
 }
