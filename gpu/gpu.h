@@ -141,16 +141,24 @@ int gpu_groupnorm(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *x, gpu_tensor *w, gpu
  * n_rot dims of each head. Token t of sequence s has position pos0 + t.
  * GPU_ROPE_INTERLEAVED rotates pairs (2i, 2i+1) (DeepSeek's MLA tails); GPU_ROPE_HALF
  * rotates (i, i + n_rot/2) (LLaMA's rotate_half). theta_i = pos * freq_base^(-2i/n_rot),
- * with YaRN correction when yarn.factor > 1. */
+ * the frequencies adjusted by the context-extension scheme in sc (NULL: none). */
 typedef enum { GPU_ROPE_INTERLEAVED = 0, GPU_ROPE_HALF = 1 } gpu_rope_mode;
+typedef enum {
+    GPU_ROPE_PLAIN = 0,
+    GPU_ROPE_LINEAR,         /* every frequency / factor */
+    GPU_ROPE_YARN,           /* DeepSeek/YaRN: a ramp between beta_fast and beta_slow */
+    GPU_ROPE_LLAMA3,         /* Llama 3.1: by wavelength against low/high_freq_factor */
+} gpu_rope_kind;
 typedef struct {
-    float factor;            /* context extension factor s; <= 1 disables YaRN */
+    gpu_rope_kind kind;
+    float factor;            /* context extension factor */
     float orig_ctx;          /* original_max_position_embeddings */
-    float beta_fast, beta_slow;
-    float attn_factor;       /* multiplies cos and sin (YaRN's mscale); 1 if unused */
-} gpu_yarn;
+    float beta_fast, beta_slow;              /* YaRN */
+    float low_freq_factor, high_freq_factor; /* Llama 3 */
+    float attn_factor;       /* multiplies cos and sin (YaRN's mscale); 0 or 1: none */
+} gpu_rope_scaling;
 int gpu_rope(gpu_ctx *ctx, gpu_tensor *x, int n_rot, gpu_rope_mode mode, float freq_base,
-             const gpu_yarn *yarn, int pos0);
+             const gpu_rope_scaling *sc, int pos0);
 
 /* Softmax over ne0 of every row, scaled first: y = softmax(scale * x). y may be x. */
 int gpu_softmax(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *x, float scale);

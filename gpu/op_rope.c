@@ -1,6 +1,6 @@
-/* op_rope.c: rotary position embedding, both pair layouts, with YaRN. The frequency table
- * is computed on the host in double, rounded to f32 as the reference implementations do,
- * and kept per parameter set. */
+/* op_rope.c: rotary position embedding, both pair layouts, with linear, YaRN and Llama 3
+ * context extension. The frequency table is computed on the host in double, rounded to
+ * f32 as the reference implementations do, and kept per parameter set. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,44 +9,57 @@
 struct gpu_rope_table {
     int n_rot;
     float base;
-    gpu_yarn yarn;
+    gpu_rope_scaling sc;
     gpu_tensor *freq;
 };
 
-/* YaRN (as DeepSeek-V3's inference code): frequencies below the correction band are
- * divided by the factor, those above kept, a linear ramp between. */
-static void make_freqs(float *f, int n_rot, float base, const gpu_yarn *y)
+/* The frequencies in double, rounded to f32 as the reference implementations keep them.
+ * YaRN (DeepSeek-V3's inference code): frequencies below the correction band are divided by
+ * the factor, those above kept, a linear ramp between. Llama 3 (transformers): by
+ * wavelength, long ones divided, short ones kept, a smooth blend between. */
+static void make_freqs(float *f, int n_rot, float base, const gpu_rope_scaling *s)
 {
     int half = n_rot / 2;
     double lo = 0, hi = 0;
-    int yarn = y && y->factor > 1.0f;
-    if (yarn) {
+    if (s->kind == GPU_ROPE_YARN) {
         double lb = log(base);
-        lo = floor(n_rot * log(y->orig_ctx / (y->beta_fast * 2 * M_PI)) / (2 * lb));
-        hi = ceil(n_rot * log(y->orig_ctx / (y->beta_slow * 2 * M_PI)) / (2 * lb));
+        lo = floor(n_rot * log(s->orig_ctx / (s->beta_fast * 2 * M_PI)) / (2 * lb));
+        hi = ceil(n_rot * log(s->orig_ctx / (s->beta_slow * 2 * M_PI)) / (2 * lb));
         if (lo < 0) lo = 0;
         if (hi > n_rot - 1) hi = n_rot - 1;
         if (lo == hi) hi += 0.001;
     }
     for (int i = 0; i < half; i++) {
-        float fr = (float)(1.0 / pow(base, (double)(2 * i) / n_rot));
-        if (yarn) {
+        double fr = (float)(1.0 / pow(base, (double)(2 * i) / n_rot));
+        if (s->kind == GPU_ROPE_LINEAR) {
+            fr /= s->factor;
+        } else if (s->kind == GPU_ROPE_YARN) {
             double ramp = ((double)i - lo) / (hi - lo);
             ramp = ramp < 0 ? 0 : ramp > 1 ? 1 : ramp;
-            double smooth = 1 - ramp;
-            fr = (float)(fr / y->factor * (1 - smooth) + fr * smooth);
+            fr = fr / s->factor * ramp + fr * (1 - ramp);
+        } else if (s->kind == GPU_ROPE_LLAMA3) {
+            double wavelen = 2 * M_PI / fr;
+            double low_wl = s->orig_ctx / s->low_freq_factor, high_wl = s->orig_ctx / s->high_freq_factor;
+            if (wavelen > low_wl) {
+                fr /= s->factor;
+            } else if (wavelen >= high_wl) {
+                double smooth = (s->orig_ctx / wavelen - s->low_freq_factor) /
+                                (s->high_freq_factor - s->low_freq_factor);
+                fr = (1 - smooth) * fr / s->factor + smooth * fr;
+            }
         }
-        f[i] = fr;
+        f[i] = (float)fr;
     }
 }
 
-static gpu_tensor *rope_table(gpu_ctx *ctx, int n_rot, float base, const gpu_yarn *yarn)
+static gpu_tensor *rope_table(gpu_ctx *ctx, int n_rot, float base, const gpu_rope_scaling *sc)
 {
-    gpu_yarn y = {0};
-    if (yarn && yarn->factor > 1.0f) y = *yarn;
+    gpu_rope_scaling y = {0};
+    if (sc && sc->kind != GPU_ROPE_PLAIN) y = *sc;
+    y.attn_factor = 0; /* not part of the frequencies */
     for (int i = 0; i < ctx->n_rope_tables; i++) {
         struct gpu_rope_table *t = &ctx->rope_tables[i];
-        if (t->n_rot == n_rot && t->base == base && memcmp(&t->yarn, &y, sizeof y) == 0)
+        if (t->n_rot == n_rot && t->base == base && memcmp(&t->sc, &y, sizeof y) == 0)
             return t->freq;
     }
     struct gpu_rope_table *p =
@@ -76,7 +89,7 @@ void gpu_rope_tables_free(gpu_ctx *ctx)
 }
 
 int gpu_rope(gpu_ctx *ctx, gpu_tensor *x, int n_rot, gpu_rope_mode mode, float freq_base,
-             const gpu_yarn *yarn, int pos0)
+             const gpu_rope_scaling *sc, int pos0)
 {
     if (ctx->failed) return -1;
     char sx[160];
@@ -86,7 +99,10 @@ int gpu_rope(gpu_ctx *ctx, gpu_tensor *x, int n_rot, gpu_rope_mode mode, float f
     if (n_rot < 2 || n_rot % 2 || n_rot > x->ne[0] || n_rot > 1024 || pos0 < 0 || freq_base <= 0)
         return gpu_fail(ctx, "rope: n_rot %d, pos0 %d, base %g do not fit %s", n_rot, pos0,
                         freq_base, gpu_shape_str(x, sx, sizeof sx));
-    gpu_tensor *f = rope_table(ctx, n_rot, freq_base, yarn);
+    if (sc && (sc->kind > GPU_ROPE_LLAMA3 || (sc->kind != GPU_ROPE_PLAIN && !(sc->factor > 0)) ||
+               (sc->kind == GPU_ROPE_LLAMA3 && !(sc->high_freq_factor > sc->low_freq_factor))))
+        return gpu_fail(ctx, "rope: bad scaling parameters");
+    gpu_tensor *f = rope_table(ctx, n_rot, freq_base, sc);
     if (!f) return -1;
     gpu_bind b[2];
     if (gpu_bind_tensor(ctx, &b[0], x, 1, NULL) || gpu_bind_tensor(ctx, &b[1], f, 0, NULL))
@@ -94,7 +110,7 @@ int gpu_rope(gpu_ctx *ctx, gpu_tensor *x, int n_rot, gpu_rope_mode mode, float f
     struct { uint32_t head_dim, n_head, n_tok, n_seq, n_rot, mode, pos0; float attn_factor; } pc = {
         (uint32_t)x->ne[0], (uint32_t)x->ne[1], (uint32_t)x->ne[2], (uint32_t)x->ne[3],
         (uint32_t)n_rot, (uint32_t)mode, (uint32_t)pos0,
-        yarn && yarn->factor > 1.0f && yarn->attn_factor > 0 ? yarn->attn_factor : 1.0f};
+        sc && sc->attn_factor > 0 ? sc->attn_factor : 1.0f};
     gpu_dispatch_desc d = {.op = "rope", .shader = "rope", .binds = b, .n_binds = 2, .push = &pc,
                            .push_size = sizeof pc, .loop_iters = 1};
     d.n_spec = gpu_spec_base(ctx, d.spec, ctx->wg);

@@ -105,24 +105,36 @@ void ref_groupnorm(float *y, const float *x, const float *w, const float *b, int
 }
 
 void ref_rope(float *x, int64_t head_dim, int64_t n_head, int64_t n_tok, int64_t n_seq,
-              int n_rot, int half_mode, float base, const gpu_yarn *yarn, int pos0)
+              int n_rot, int half_mode, float base, const gpu_rope_scaling *sc, int pos0)
 {
     int half = n_rot / 2;
+    gpu_rope_kind kind = sc ? sc->kind : GPU_ROPE_PLAIN;
     double *freq = malloc((size_t)half * sizeof *freq);
     for (int i = 0; i < half; i++) {
         /* the frequency as f32, as the official code computes it */
-        freq[i] = (float)pow(base, -2.0 * i / n_rot);
-        if (yarn && yarn->factor > 1) {
-            /* YaRN: correction dims from the rotations beta_fast/beta_slow make in orig_ctx */
-            double lo = floor(n_rot * log(yarn->orig_ctx / (yarn->beta_fast * 2 * M_PI)) / (2 * log(base)));
-            double hi = ceil(n_rot * log(yarn->orig_ctx / (yarn->beta_slow * 2 * M_PI)) / (2 * log(base)));
+        double f = (float)pow(base, -2.0 * i / n_rot);
+        if (kind == GPU_ROPE_LINEAR) f /= sc->factor;
+        if (kind == GPU_ROPE_YARN) {
+            /* correction dims from the rotations beta_fast/beta_slow make in orig_ctx */
+            double lo = floor(n_rot * log(sc->orig_ctx / (sc->beta_fast * 2 * M_PI)) / (2 * log(base)));
+            double hi = ceil(n_rot * log(sc->orig_ctx / (sc->beta_slow * 2 * M_PI)) / (2 * log(base)));
             lo = fmax(lo, 0), hi = fmin(hi, n_rot - 1);
             if (lo == hi) hi += 0.001;
             double ramp = fmin(fmax((i - lo) / (hi - lo), 0), 1);
-            freq[i] = (float)(freq[i] / yarn->factor * ramp + freq[i] * (1 - ramp));
+            f = f / sc->factor * ramp + f * (1 - ramp);
         }
+        if (kind == GPU_ROPE_LLAMA3) {
+            /* transformers' _compute_llama3_parameters */
+            double wl = 2 * M_PI / f, lw = sc->orig_ctx / sc->low_freq_factor;
+            double hw = sc->orig_ctx / sc->high_freq_factor;
+            double scaled = wl > lw ? f / sc->factor : f;
+            double smooth = (sc->orig_ctx / wl - sc->low_freq_factor) /
+                            (sc->high_freq_factor - sc->low_freq_factor);
+            f = (wl >= hw && wl <= lw) ? (1 - smooth) * scaled / sc->factor + smooth * scaled : scaled;
+        }
+        freq[i] = (float)f;
     }
-    double mscale = yarn && yarn->factor > 1 && yarn->attn_factor > 0 ? yarn->attn_factor : 1;
+    double mscale = sc && sc->attn_factor > 0 ? sc->attn_factor : 1;
     for (int64_t s = 0; s < n_seq; s++)
         for (int64_t t = 0; t < n_tok; t++)
             for (int64_t h = 0; h < n_head; h++) {

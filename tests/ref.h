@@ -18,7 +18,7 @@ void ref_layernorm(float *y, const float *x, const float *w, const float *b, int
 void ref_groupnorm(float *y, const float *x, const float *w, const float *b, int64_t hw,
                    int64_t C, int64_t B, int groups, float eps);
 void ref_rope(float *x, int64_t head_dim, int64_t n_head, int64_t n_tok, int64_t n_seq,
-              int n_rot, int half_mode, float base, const gpu_yarn *yarn, int pos0);
+              int n_rot, int half_mode, float base, const gpu_rope_scaling *sc, int pos0);
 void ref_softmax(float *y, const float *x, int64_t n, int64_t rows, float scale);
 /* k, v: element (d, head, pos, seq) at off + d + head*nb1 + pos*nb2 + seq*nb3. */
 void ref_attention(float *out, const float *q, const float *k, const float *v, int64_t dk,

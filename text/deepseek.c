@@ -33,7 +33,7 @@ typedef struct {
     ds_layer *l;
     int P, R, r, Vd, H;               /* nope, rope, latent, value dims; heads */
     float scale;                      /* softmax scale with YaRN's mscale^2 */
-    gpu_yarn yarn;
+    gpu_rope_scaling yarn;
     /* activations for N = n_tok * n_seq tokens */
     gpu_tensor *qa, *qan, *q, *kva, *c_raw, *c_n, *kpe, *qpe, *qn, *qc, *qabs;
     gpu_tensor *oc, *oc2, *oh, *oflat, *out, *g, *u, *h, *gs, *us, *hs, *rl;
@@ -152,8 +152,10 @@ static int ds_load(lm *m, const checkpoint *ck, const char *prefix, char *err, s
     double f = c->rope == ROPE_YARN ? c->rope_factor : 1.0;
     double msa = yarn_mscale(f, c->mscale_all_dim ? c->mscale_all_dim : c->mscale);
     d->scale = (float)(1.0 / sqrt((double)(d->P + d->R)) * msa * msa);
-    d->yarn = (gpu_yarn){(float)f, (float)c->rope_orig_max_pos, c->beta_fast, c->beta_slow,
-                         (float)(yarn_mscale(f, c->mscale) / msa)};
+    d->yarn = (gpu_rope_scaling){.kind = f > 1 ? GPU_ROPE_YARN : GPU_ROPE_PLAIN, .factor = (float)f,
+                                 .orig_ctx = (float)c->rope_orig_max_pos, .beta_fast = c->beta_fast,
+                                 .beta_slow = c->beta_slow,
+                                 .attn_factor = (float)(yarn_mscale(f, c->mscale) / msa)};
     int D = c->hidden_size, E = c->n_routed_experts;
     char pm[64];
     snprintf(pm, sizeof pm, "%smodel.", prefix);

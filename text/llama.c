@@ -22,6 +22,7 @@ typedef struct {
     int hd;                          /* head dim */
     gpu_tensor *q, *k, *v, *att, *o, *gate, *up, *hb;
     gpu_tensor *q4, *k4, *v4, *att2; /* views: per-head shapes of q, k, v; att as [H*hd, n] */
+    gpu_rope_scaling rope;           /* the config's context extension */
 } dense;
 
 static void free_acts(lm *m)
@@ -54,11 +55,6 @@ static void llama_free(lm *m)
 static int llama_load(lm *m, const checkpoint *ck, const char *prefix, char *err, size_t errlen)
 {
     const lm_config *c = &m->c;
-    if (c->rope != ROPE_NONE) {
-        snprintf(err, errlen, "rope scaling of this %s model is not supported yet",
-                 lm_arch_name(c->arch));
-        return -1;
-    }
     dense *d = calloc(1, sizeof *d);
     if (!d || !(d->l = calloc((size_t)c->n_layers, sizeof *d->l))) {
         free(d);
@@ -67,6 +63,15 @@ static int llama_load(lm *m, const checkpoint *ck, const char *prefix, char *err
     }
     m->st = d;
     d->hd = c->head_dim;
+    /* rope scaling as transformers applies it to LLaMA-family models */
+    static const gpu_rope_kind kinds[] = {GPU_ROPE_PLAIN, GPU_ROPE_LINEAR, GPU_ROPE_LLAMA3, GPU_ROPE_YARN};
+    d->rope = (gpu_rope_scaling){.kind = kinds[c->rope], .factor = c->rope_factor,
+                                 .orig_ctx = (float)c->rope_orig_max_pos,
+                                 .beta_fast = c->beta_fast, .beta_slow = c->beta_slow,
+                                 .low_freq_factor = c->low_freq_factor,
+                                 .high_freq_factor = c->high_freq_factor,
+                                 .attn_factor = c->rope == ROPE_YARN && c->rope_factor > 1
+                                                    ? 0.1f * logf(c->rope_factor) + 1 : 1};
     int D = c->hidden_size, hd = d->hd, F = c->intermediate_size;
     char pm[64];
     snprintf(pm, sizeof pm, "%smodel.", prefix);
@@ -157,8 +162,8 @@ static void attention_block(lm *m, layer *L, gpu_tensor *x, int n_tok, int pos)
         gpu_add(g, a->k, a->k, L->bk);
         gpu_add(g, a->v, a->v, L->bv);
     }
-    gpu_rope(g, a->q4, (int)hd, GPU_ROPE_HALF, c->rope_theta, NULL, pos);
-    gpu_rope(g, a->k4, (int)hd, GPU_ROPE_HALF, c->rope_theta, NULL, pos);
+    gpu_rope(g, a->q4, (int)hd, GPU_ROPE_HALF, c->rope_theta, &a->rope, pos);
+    gpu_rope(g, a->k4, (int)hd, GPU_ROPE_HALF, c->rope_theta, &a->rope, pos);
     /* append this step's keys and values to the cache rows pos .. pos+n_tok-1 */
     int64_t nb2 = hd * Hk, nb3 = hd * Hk * m->o.n_ctx;
     gpu_tensor *kc = gpu_view(g, L->k_cache, hd, Hk, n_tok, S, hd, nb2, nb3, pos * nb2);
