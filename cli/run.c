@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <editline/readline.h>
 #include "cli/cli.h"
 #include "engine/generate.h"
 #include "engine/loader.h"
@@ -225,8 +226,16 @@ int cmd_chat(int argc, char **argv)
                      chat_template_name(t));
     int rc = 0;
     while (msgs && owned && line) {
-        if (tty) fputs("> ", stderr);
-        if (!fgets(line, MAX_LINE, stdin)) break;
+        /* a terminal gets line editing and history; a pipe is read line by line */
+        if (tty) {
+            char *in = readline("> ");
+            if (!in) break;
+            snprintf(line, MAX_LINE, "%s", in);
+            if (*in) add_history(in);
+            free(in);
+        } else if (!fgets(line, MAX_LINE, stdin)) {
+            break;
+        }
         line[strcspn(line, "\r\n")] = 0;
         if (!strcmp(line, "/exit")) break;
         if (!strcmp(line, "/reset")) {

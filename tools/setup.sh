@@ -7,7 +7,7 @@ pkgs=(
   build-essential cmake pkg-config git
   libvulkan-dev glslc mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   libpng-dev libjpeg62-turbo-dev libglfw3-dev libpcre2-dev libcjson-dev libmicrohttpd-dev
-  libunistring-dev
+  libunistring-dev libedit-dev
 )
 
 missing=()
