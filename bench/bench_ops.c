@@ -132,6 +132,21 @@ int bench_ops(int argc, char **argv)
         gpu_free(ctx, m.y), gpu_free(ctx, m.W), gpu_free(ctx, m.x);
     }
 
+    /* the decode kernel with 8 vectors (CFG rows, small batches): weights read once for 8 */
+    printf("\nmatrix-vector %lldx%lld with 8 vectors:\n", (long long)N, (long long)K);
+    printf("  %-6s %9s %10s\n", "type", "ms", "GFLOP/s");
+    for (int i = 0; i < 5; i++) {
+        struct mm m = {gpu_new(ctx, GPU_F32, N, 8, 1, 1, "y"), gpu_new(ctx, types[i], K, N, 1, 1, "W"),
+                       gpu_new(ctx, GPU_F32, K, 8, 1, 1, "x")};
+        if (!m.y || !m.W || !m.x || gpu_upload(ctx, m.W, w, GPU_F32) ||
+            gpu_upload(ctx, m.x, xv, GPU_F32))
+            goto fail;
+        double t = time_op(ctx, rec_matmul, &m, 10, 3);
+        if (t < 0) goto fail;
+        printf("  %-6s %9.3f %10.2f\n", gpu_type_name(types[i]), t * 1e3, 2.0 * 8 * N * K / t / 1e9);
+        gpu_free(ctx, m.y), gpu_free(ctx, m.W), gpu_free(ctx, m.x);
+    }
+
     const int64_t M = 512, KK = 2048, NN = 2048;
     printf("\nmatrix-matrix %lldx%lld by %lldx%lld (a 512-token prompt):\n", (long long)M,
            (long long)KK, (long long)KK, (long long)NN);

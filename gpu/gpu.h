@@ -115,7 +115,7 @@ void gpu_clear_error(gpu_ctx *ctx);
  * Shapes below use the ne[] order: [ne0, ne1, ...]. */
 
 /* y[n, m] = sum_k W[n, k] * x[k, m]: W [K, N] of any type (a Linear's weight), x [K, M] f32,
- * y [N, M] f32. M == 1..8 uses the matrix-vector path, larger M the tiled one. A weight
+ * y [N, M] f32. Small M runs as passes of the matrix-vector kernel, larger M tiled. A weight
  * [K, N, B] is a batch of B matrices: x [K, M, B] -> y [N, M, B], slice b by matrix b. */
 int gpu_matmul(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *W, gpu_tensor *x);
 /* y[:, i] = table[:, ids[i]]: table [D, V] of any type, ids [n] I32, y [D, n] f32.

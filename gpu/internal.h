@@ -90,6 +90,7 @@ struct gpu_ctx {
     int n_rope_tables;
     uint32_t matvec_rt;      /* threads per row in matrix-vector products */
     uint32_t matvec_rows;    /* rows per invocation in matrix-vector products */
+    uint32_t matvec_max_m;   /* up to this many tokens use matrix-vector passes of 8 */
 
     /* profiling */
     int profile;

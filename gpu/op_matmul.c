@@ -104,24 +104,29 @@ int gpu_matmul(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *W, gpu_tensor *x)
         if (bind_rows(ctx, b, W, r0, B > 1 ? N * B : r1, &wq, &ws)) return -1;
         gpu_dispatch_desc d = {.op = "matmul", .binds = b, .n_binds = 4};
         char shader[32];
-        if (M <= MATVEC_MAX_VECTORS) {
+        if (M <= (int64_t)ctx->matvec_max_m) {
+            /* passes of up to 8 vectors, each reading the weights once */
             uint32_t rt = ctx->matvec_rt, unit = is_quant(W->type) ? 32 : 16;
             snprintf(shader, sizeof shader, "matvec_%s", suffix(W->type));
             d.op = "matvec";
-            d.n_spec = gpu_spec_base(ctx, d.spec, ctx->wg);
-            d.spec[d.n_spec++] = rt;
-            d.spec[d.n_spec++] = (uint32_t)M;
-            d.spec[d.n_spec++] = ctx->matvec_rows;
-            struct { uint32_t K, N, ldy, row0, wq_off, ws_off, x_off4, y_off, xb4, yb; } pc = {
-                (uint32_t)K, (uint32_t)n, (uint32_t)N, (uint32_t)r0, wq, ws, 0, 0,
-                (uint32_t)(M * K / 4), (uint32_t)(M * N)};
-            d.push = &pc, d.push_size = sizeof pc;
-            gpu_grid(ctx, gpu_div_up((uint64_t)n, ctx->wg / rt * ctx->matvec_rows), d.groups);
-            d.groups[2] = (uint32_t)B;
-            /* the vector, row and x loops are unrolled (test_matmul's K=18432 cases prove it) */
-            d.loop_iters = (uint64_t)K / unit / rt + 8;
             d.shader = shader;
-            if (gpu_dispatch(ctx, &d)) return -1;
+            for (int64_t m0 = 0; m0 < M; m0 += MATVEC_MAX_VECTORS) {
+                int64_t nv = M - m0 < MATVEC_MAX_VECTORS ? M - m0 : MATVEC_MAX_VECTORS;
+                d.n_spec = gpu_spec_base(ctx, d.spec, ctx->wg);
+                d.spec[d.n_spec++] = rt;
+                d.spec[d.n_spec++] = (uint32_t)nv;
+                d.spec[d.n_spec++] = ctx->matvec_rows;
+                struct { uint32_t K, N, ldy, row0, wq_off, ws_off, x_off4, y_off, xb4, yb; } pc = {
+                    (uint32_t)K, (uint32_t)n, (uint32_t)N, (uint32_t)r0, wq, ws,
+                    (uint32_t)(m0 * K / 4), (uint32_t)(m0 * N), (uint32_t)(M * K / 4),
+                    (uint32_t)(M * N)};
+                d.push = &pc, d.push_size = sizeof pc;
+                gpu_grid(ctx, gpu_div_up((uint64_t)n, ctx->wg / rt * ctx->matvec_rows), d.groups);
+                d.groups[2] = (uint32_t)B;
+                /* the vector, row and x loops are unrolled (test_matmul's K=18432 cases prove it) */
+                d.loop_iters = (uint64_t)K / unit / rt + 8;
+                if (gpu_dispatch(ctx, &d)) return -1;
+            }
         } else {
             if (ctx->props.limits.maxComputeWorkGroupInvocations < MATMUL_WG)
                 return gpu_fail(ctx, "matmul: device allows %u invocations per workgroup, "
