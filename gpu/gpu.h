@@ -87,6 +87,9 @@ gpu_tensor *gpu_new_temp(gpu_ctx *ctx, int64_t ne0, int64_t ne1, int64_t ne2, in
 gpu_tensor *gpu_view(gpu_ctx *ctx, gpu_tensor *t, int64_t ne0, int64_t ne1, int64_t ne2,
                      int64_t ne3, int64_t nb1, int64_t nb2, int64_t nb3, int64_t offset);
 void gpu_free(gpu_ctx *ctx, gpu_tensor *t);
+/* Gives a whole contiguous tensor another shape with the same element count, in place
+ * (a conv kernel [kw, kh, Cin, Cout] as the matrix [kw*kh*Cin, Cout]). */
+int gpu_reshape(gpu_ctx *ctx, gpu_tensor *t, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3);
 int64_t gpu_nelem(const gpu_tensor *t);
 uint64_t gpu_nbytes(const gpu_tensor *t);
 int gpu_is_contiguous(const gpu_tensor *t);

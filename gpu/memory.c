@@ -425,3 +425,18 @@ int gpu_overlap(const gpu_tensor *a, const gpu_tensor *b)
     return a->mem == b->mem && a->offset < b->offset + gpu_nbytes(b) &&
            b->offset < a->offset + gpu_nbytes(a);
 }
+
+int gpu_reshape(gpu_ctx *ctx, gpu_tensor *t, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3)
+{
+    char s[160];
+    if (ctx->failed) return -1;
+    if (t->is_view || !gpu_is_contiguous(t) || ne0 < 1 || ne1 < 1 || ne2 < 1 || ne3 < 1 ||
+        ne0 * ne1 * ne2 * ne3 != gpu_nelem(t) ||
+        (is_quant(t->type) && (ne0 % GPU_QBLOCK || ne0 != t->ne[0])))
+        return gpu_fail(ctx, "reshape: %s cannot become [%lld,%lld,%lld,%lld]",
+                        gpu_shape_str(t, s, sizeof s), (long long)ne0, (long long)ne1,
+                        (long long)ne2, (long long)ne3);
+    t->ne[0] = ne0, t->ne[1] = ne1, t->ne[2] = ne2, t->ne[3] = ne3;
+    t->nb[0] = 1, t->nb[1] = ne0, t->nb[2] = ne0 * ne1, t->nb[3] = ne0 * ne1 * ne2;
+    return 0;
+}
