@@ -81,7 +81,8 @@ gpu_tensor *gpu_new(gpu_ctx *ctx, gpu_type type, int64_t ne0, int64_t ne1, int64
  * t's element at offset + i0 + i1*nb1 + i2*nb2 + i3*nb3 (elements, float/int types). */
 /* A contiguous f32 tensor from the command stream's scratch memory, for intermediates whose
  * size changes from step to step: no allocation, owned by the context, gone at the next
- * gpu_sync (do not gpu_free it). */
+ * gpu_sync (do not gpu_free it). gpu_read and gpu_upload sync, and so does freeing a tensor
+ * while work is recorded: copy a temporary into a tensor of your own to keep it. */
 gpu_tensor *gpu_new_temp(gpu_ctx *ctx, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3,
                          const char *name);
 gpu_tensor *gpu_view(gpu_ctx *ctx, gpu_tensor *t, int64_t ne0, int64_t ne1, int64_t ne2,

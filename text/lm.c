@@ -179,6 +179,15 @@ int lm_forward(lm *m, gpu_tensor *x, int n_tok, int pos, int all, float *logits,
     }
     if (rc == 0) {
         gpu_rmsnorm(g, m->xb, x, m->norm, m->c.rms_norm_eps); /* what heads read */
+        /* each sequence's last token */
+        gpu_tensor *lv = gpu_view(g, m->xb, D, 1, S, 1, D, D * n_tok, D * n_tok * S,
+                                  (int64_t)(n_tok - 1) * D);
+        gpu_tensor *lc = gpu_view(g, m->last, D, 1, S, 1, D, D, D * S, 0);
+        rc = lv && lc ? gpu_copy(g, lc, lv) : -1;
+        gpu_free(g, lv);
+        gpu_free(g, lc);
+    }
+    if (rc == 0) {
         if (!logits) {
             rc = gpu_sync(g);
             if (rc) snprintf(err, errlen, "forward: %s", gpu_errmsg());
@@ -188,14 +197,7 @@ int lm_forward(lm *m, gpu_tensor *x, int n_tok, int pos, int all, float *logits,
             rc = h ? head_logits(m, h, n_tok * S, logits, err, errlen) : -1;
             gpu_free(g, h);
         } else {
-            /* each sequence's last token */
-            gpu_tensor *lv = gpu_view(g, m->xb, D, 1, S, 1, D, D * n_tok, D * n_tok * S,
-                                      (int64_t)(n_tok - 1) * D);
-            gpu_tensor *lc = gpu_view(g, m->last, D, 1, S, 1, D, D, D * S, 0);
-            rc = lv && lc ? gpu_copy(g, lc, lv) : -1;
-            gpu_free(g, lv);
-            gpu_free(g, lc);
-            if (rc == 0) rc = head_logits(m, m->last, S, logits, err, errlen);
+            rc = head_logits(m, m->last, S, logits, err, errlen);
         }
     }
     if (rc) {
@@ -206,6 +208,7 @@ int lm_forward(lm *m, gpu_tensor *x, int n_tok, int pos, int all, float *logits,
 }
 
 gpu_tensor *lm_hidden(lm *m) { return m->xb; }
+gpu_tensor *lm_last_hidden(lm *m) { return m->last; }
 
 void lm_capture(lm *m, int layer, gpu_tensor *dst)
 {

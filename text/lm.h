@@ -35,6 +35,9 @@ int lm_forward(lm *m, gpu_tensor *x, int n_tok, int pos, int all, float *logits,
  * next forward), for heads other than the language model's own (Janus' gen_head). */
 gpu_tensor *lm_hidden(lm *m);
 
+/* After a forward: each sequence's last hidden state [D, n_seq] (Janus' gen_head input). */
+gpu_tensor *lm_last_hidden(lm *m);
+
 /* For tests: copy the residual stream into dst [D, n_tok, n_seq] after layer `layer` of the
  * next forward (-1: the embeddings). */
 void lm_capture(lm *m, int layer, gpu_tensor *dst);
