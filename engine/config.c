@@ -332,6 +332,19 @@ int config_parse(const char *json, size_t len, const char *path, model_config *c
             cJSON_Delete(copy);
             if (!c.failed) parse_janus(&c, root, cfg);
         }
+    } else if (!type && !c.failed && (cJSON_GetObjectItemCaseSensitive(root, "gen_vision_config") ||
+                                      cJSON_GetObjectItemCaseSensitive(root, "vision_config"))) {
+        /* A Janus tower on its own (the tower goldens): no language model; the towers the
+         * file does not describe take their defaults. */
+        static const char *towers[] = {"vision_config", "aligner_config", "gen_vision_config",
+                                       "gen_aligner_config", "gen_head_config"};
+        cJSON *copy = cJSON_Duplicate(root, 1);
+        for (size_t i = 0; copy && i < sizeof towers / sizeof *towers; i++)
+            if (!cJSON_GetObjectItemCaseSensitive(copy, towers[i]))
+                cJSON_AddObjectToObject(copy, towers[i]);
+        if (copy) parse_janus(&c, copy, cfg);
+        else snprintf(err, errlen, "%s: out of memory", path), c.failed = 1;
+        cJSON_Delete(copy);
     } else if (!c.failed) {
         parse_lm(&c, root, &cfg->lm);
     }

@@ -13,6 +13,7 @@ int npy_load(const char *path, npy *a)
         return -1;
     }
     unsigned char pre[12];
+    int u8 = 0; /* |u1 (images): widened to f32 */
     int ok = fread(pre, 1, 10, f) == 10 && memcmp(pre, "\x93NUMPY", 6) == 0;
     uint32_t hlen = 0;
     if (ok && pre[6] == 1) hlen = pre[8] | pre[9] << 8;
@@ -23,7 +24,8 @@ int npy_load(const char *path, npy *a)
     ok = d && s && !strstr(h, "'fortran_order': True");
     if (ok) {
         a->is_int = strstr(d, "'<i4'") == d + 9 || strstr(d, "<i4") != NULL;
-        ok = a->is_int || strstr(d, "<f4") != NULL;
+        u8 = strstr(d, "|u1") != NULL;
+        ok = a->is_int || u8 || strstr(d, "<f4") != NULL;
     }
     if (ok) {
         const char *p = strchr(s, '(');
@@ -36,7 +38,8 @@ int npy_load(const char *path, npy *a)
             if (a->n_dims == 8) break;
         }
         a->f = malloc((size_t)(a->n ? a->n : 1) * 4);
-        ok = a->f && fread(a->f, 4, (size_t)a->n, f) == (size_t)a->n;
+        ok = a->f && fread(a->f, u8 ? 1 : 4, (size_t)a->n, f) == (size_t)a->n;
+        for (int64_t k = a->n - 1; ok && u8 && k >= 0; k--) a->f[k] = ((uint8_t *)a->f)[k];
     }
     if (ok && a->is_int) {
         a->i = malloc((size_t)(a->n ? a->n : 1) * 4);
@@ -46,7 +49,7 @@ int npy_load(const char *path, npy *a)
     free(h);
     fclose(f);
     if (!ok) {
-        printf("npy: %s is not a little-endian f4/i4 C-order array\n", path);
+        printf("npy: %s is not a little-endian f4/i4/u1 C-order array\n", path);
         npy_free(a);
         return -1;
     }

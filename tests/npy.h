@@ -1,4 +1,4 @@
-/* npy.h: reads the golden .npy arrays (little-endian f4/i4, C order, format 1.0-3.0). */
+/* npy.h: reads the golden .npy arrays (little-endian f4/i4 or u1, C order, format 1.0-3.0). */
 #ifndef VKSEEK_TEST_NPY_H
 #define VKSEEK_TEST_NPY_H
 
