@@ -23,7 +23,8 @@ int npy_load(const char *path, npy *a)
     ok = d && s && !strstr(h, "'fortran_order': True");
     if (ok) {
         a->is_int = strstr(d, "'<i4'") == d + 9 || strstr(d, "<i4") != NULL;
-        ok = a->is_int || strstr(d, "<f4") != NULL;
+        a->is_u8 = strstr(d, "|u1") != NULL;
+        ok = a->is_int || a->is_u8 || strstr(d, "<f4") != NULL;
     }
     if (ok) {
         const char *p = strchr(s, '(');
@@ -36,8 +37,10 @@ int npy_load(const char *path, npy *a)
             if (a->n_dims == 8) break;
         }
         a->f = malloc((size_t)(a->n ? a->n : 1) * 4);
-        ok = a->f && fread(a->f, 4, (size_t)a->n, f) == (size_t)a->n;
+        ok = a->f && fread(a->f, a->is_u8 ? 1 : 4, (size_t)a->n, f) == (size_t)a->n;
     }
+    if (ok && a->is_u8) /* bytes were read into the front of f: widen from the back */
+        for (int64_t k = a->n; k-- > 0;) a->f[k] = (float)((unsigned char *)a->f)[k];
     if (ok && a->is_int) {
         a->i = malloc((size_t)(a->n ? a->n : 1) * 4);
         memcpy(a->i, a->f, (size_t)a->n * 4);
@@ -46,7 +49,7 @@ int npy_load(const char *path, npy *a)
     free(h);
     fclose(f);
     if (!ok) {
-        printf("npy: %s is not a little-endian f4/i4 C-order array\n", path);
+        printf("npy: %s is not a little-endian f4/i4/u1 C-order array\n", path);
         npy_free(a);
         return -1;
     }
