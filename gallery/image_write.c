@@ -60,8 +60,6 @@ static int write_png(FILE *f, const char *path, const image *im, const image_wri
                      char *err, size_t errlen)
 {
     png_wctx c = {{0}};
-    png_text *text = NULL;
-    png_bytep *rows = NULL;
     int n_meta = o ? o->n_meta : 0;
     for (int i = 0; i < n_meta; i++)
         if (!o->meta[i].key || !o->meta[i].value || !valid_key(o->meta[i].key)) {
@@ -72,8 +70,8 @@ static int write_png(FILE *f, const char *path, const image *im, const image_wri
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &c, png_on_error,
                                               png_on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
-    text = calloc(n_meta ? n_meta : 1, sizeof *text);
-    rows = malloc(sizeof *rows * im->h);
+    png_text *text = calloc(n_meta ? n_meta : 1, sizeof *text);
+    png_bytep *rows = malloc(sizeof *rows * im->h);
     if (!info || !text || !rows) {
         snprintf(err, errlen, "%s: out of memory", path);
         goto fail;
