@@ -39,6 +39,12 @@ static void on_read(png_structp png, png_bytep out, size_t len)
 int image_decode_png(const char *name, const uint8_t *data, size_t n, image *out,
                      char *err, size_t errlen)
 {
+    /* The size policy runs on IHDR straight from the bytes, before libpng reads on. */
+    if (n >= 24 && memcmp(data + 12, "IHDR", 4) == 0) {
+        uint32_t w = (uint32_t)data[16] << 24 | data[17] << 16 | data[18] << 8 | data[19];
+        uint32_t h = (uint32_t)data[20] << 24 | data[21] << 16 | data[22] << 8 | data[23];
+        if (image_check_size(name, w, h, err, errlen)) return -1;
+    }
     png_src src = {.name = name, .data = data, .n = n};
     png_src *s = &src;
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, s, on_error, on_warning);
