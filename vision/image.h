@@ -22,7 +22,8 @@ int image_check_size(const char *name, long long w, long long h, char *err, size
 
 /* Decodes n bytes of PNG or JPEG. `name` only labels error messages ("upload", a path).
  * Alpha is dropped, not composited (as PIL's convert('RGB') does); 16-bit samples keep their
- * high byte; JPEG EXIF orientation (APP1) is applied. 0 ok, -1 with err set and *out empty. */
+ * high byte; JPEG EXIF orientation (APP1) is applied (Janus' own loader, PIL Image.open, does
+ * not, so rotated phone photos reach the model upright here). 0 ok, -1 with err and *out empty. */
 int image_decode(const char *name, const uint8_t *data, size_t n, image *out,
                  char *err, size_t errlen);
 
