@@ -13,7 +13,6 @@ int npy_load(const char *path, npy *a)
         return -1;
     }
     unsigned char pre[12];
-    int u8 = 0; /* |u1 (images): widened to f32 */
     int ok = fread(pre, 1, 10, f) == 10 && memcmp(pre, "\x93NUMPY", 6) == 0;
     uint32_t hlen = 0;
     if (ok && pre[6] == 1) hlen = pre[8] | pre[9] << 8;
@@ -24,8 +23,8 @@ int npy_load(const char *path, npy *a)
     ok = d && s && !strstr(h, "'fortran_order': True");
     if (ok) {
         a->is_int = strstr(d, "'<i4'") == d + 9 || strstr(d, "<i4") != NULL;
-        u8 = strstr(d, "|u1") != NULL;
-        ok = a->is_int || u8 || strstr(d, "<f4") != NULL;
+        a->is_u8 = strstr(d, "|u1") != NULL;
+        ok = a->is_int || a->is_u8 || strstr(d, "<f4") != NULL;
     }
     if (ok) {
         const char *p = strchr(s, '(');
@@ -38,9 +37,10 @@ int npy_load(const char *path, npy *a)
             if (a->n_dims == 8) break;
         }
         a->f = malloc((size_t)(a->n ? a->n : 1) * 4);
-        ok = a->f && fread(a->f, u8 ? 1 : 4, (size_t)a->n, f) == (size_t)a->n;
-        for (int64_t k = a->n - 1; ok && u8 && k >= 0; k--) a->f[k] = ((uint8_t *)a->f)[k];
+        ok = a->f && fread(a->f, a->is_u8 ? 1 : 4, (size_t)a->n, f) == (size_t)a->n;
     }
+    if (ok && a->is_u8) /* bytes were read into the front of f: widen from the back */
+        for (int64_t k = a->n; k-- > 0;) a->f[k] = (float)((unsigned char *)a->f)[k];
     if (ok && a->is_int) {
         a->i = malloc((size_t)(a->n ? a->n : 1) * 4);
         memcpy(a->i, a->f, (size_t)a->n * 4);

@@ -9,6 +9,7 @@ typedef struct {
     int64_t shape[8];
     int64_t n;          /* elements */
     int is_int;         /* i4 data (converted to float in f as well) */
+    int is_u8;          /* u1 data (pictures), converted to float in f */
     float *f;           /* the values as f32 */
     int32_t *i;         /* the values as i32 when is_int, else NULL */
 } npy;
