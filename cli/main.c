@@ -13,6 +13,10 @@ static const char usage[] =
     "      [--repeat-penalty R] [--seed S] [--stop S] [--system S] [--raw] [--ctx N]\n"
     "      [--quant Q] [--template NAME] [--hide-reasoning]   answer a prompt\n"
     "  chat --model DIR [same options]   an interactive chat (/reset, /exit)\n"
+    "  ask --model DIR --image FILE [--image FILE...] \"question\" [run's options]\n"
+    "                       answer about pictures (Janus)\n"
+    "  generate --model DIR \"prompt\" -o out.png [-n N] [--seed S] [--cfg W] [--temp T]\n"
+    "      [--top-k K] [--top-p P] [--quality Q]   draw images (Janus; .png or .jpg)\n"
     "  devices              list the Vulkan devices (the one used is marked *)\n"
     "  bench ops            memory bandwidth, matrix-vector and matrix-matrix rates\n"
     "  bench load --model DIR [--quant Q]     checkpoint open, read and upload rates\n"
@@ -68,6 +72,8 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "logits") == 0) return cmd_logits(argc - 1, argv + 1);
     if (strcmp(argv[1], "run") == 0) return cmd_run(argc - 1, argv + 1);
     if (strcmp(argv[1], "chat") == 0) return cmd_chat(argc - 1, argv + 1);
+    if (strcmp(argv[1], "ask") == 0) return cmd_ask(argc - 1, argv + 1);
+    if (strcmp(argv[1], "generate") == 0) return cmd_generate(argc - 1, argv + 1);
     if (strcmp(argv[1], "tokenize") == 0) return cmd_tokenize(argc - 1, argv + 1);
     if (strcmp(argv[1], "detokenize") == 0) return cmd_detokenize(argc - 1, argv + 1);
     return cli_error("unknown command '%s' (see 'vkseek --help')", argv[1]);

@@ -1,7 +1,7 @@
 /* run.c: `vkseek run` (one prompt, the answer streamed to stdout and nothing else there,
- * statistics on stderr) and `vkseek chat` (an interactive conversation). Both consume the
- * engine's event stream; the reasoning part goes to stderr, dimmed on a terminal, or
- * nowhere with --hide-reasoning. */
+ * statistics on stderr), `vkseek ask` (the same about images, Janus) and `vkseek chat` (an
+ * interactive conversation). All consume the engine's event stream; the reasoning part goes
+ * to stderr, dimmed on a terminal, or nowhere with --hide-reasoning. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,10 +10,14 @@
 #include <editline/readline.h>
 #include "cli/cli.h"
 #include "engine/generate.h"
+#include "engine/janus.h"
 #include "engine/loader.h"
 #include "text/chat.h"
+#include "vision/image.h"
+#include "vision/preprocess.h"
 
 #define MAX_STOPS 16
+#define MAX_IMAGES 8
 #define MAX_LINE (1 << 20)
 
 typedef struct {
@@ -21,6 +25,8 @@ typedef struct {
     model_options mo;
     gen_params gp;
     const char *stops[MAX_STOPS];
+    const char *images[MAX_IMAGES];
+    int n_images;
     int raw, hide_reasoning;
 } run_opts;
 
@@ -52,11 +58,16 @@ static int parse(int argc, char **argv, run_opts *o, int need_prompt)
         int takes = 1;
         if (!strcmp(a, "--raw")) o->raw = 1, takes = 0;
         else if (!strcmp(a, "--hide-reasoning")) o->hide_reasoning = 1, takes = 0;
+        else if (a[0] != '-' && !o->prompt) o->prompt = a, takes = 0; /* the question */
         else if (!v) return cli_error("%s needs a value", a), -1;
         else if (!strcmp(a, "--model") || !strcmp(a, "-m")) o->dir = v;
         else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) o->prompt = v;
         else if (!strcmp(a, "--system")) o->system = v;
         else if (!strcmp(a, "--template")) o->template_name = v;
+        else if (!strcmp(a, "--image")) {
+            if (o->n_images == MAX_IMAGES) return cli_error("at most %d --image", MAX_IMAGES), -1;
+            o->images[o->n_images++] = v;
+        }
         else if (!strcmp(a, "--stop")) {
             if (o->gp.n_stop == MAX_STOPS) return cli_error("at most %d --stop strings", MAX_STOPS), -1;
             o->stops[o->gp.n_stop++] = v;
@@ -82,8 +93,8 @@ static int parse(int argc, char **argv, run_opts *o, int need_prompt)
         i += takes;
     }
     if (!o->dir) return cli_error("--model DIR is required (the built-in model comes later)"), -1;
-    if (need_prompt && !o->prompt) return cli_error("run: -p PROMPT is required"), -1;
-    if (need_prompt && !o->prompt[0]) return cli_error("run: the prompt is empty"), -1;
+    if (need_prompt && !o->prompt) return cli_error("a prompt is required (-p TEXT)"), -1;
+    if (need_prompt && !o->prompt[0]) return cli_error("the prompt is empty"), -1;
     return 0;
 }
 
@@ -191,7 +202,7 @@ int cmd_run(int argc, char **argv)
     printer pr = {.dim = isatty(2), .hide = o.hide_reasoning};
     int rc = 0;
     if (encode_prompt(m, &o, t, msgs, n, &ids, &n_ids, err, sizeof err) ||
-        session_generate(s, ids, (int)n_ids, &gp, on_event, &pr, err, sizeof err))
+        session_generate(s, ids, (int)n_ids, NULL, &gp, on_event, &pr, err, sizeof err))
         rc = cli_error("%s", err);
     else {
         fputc('\n', stdout);
@@ -199,6 +210,99 @@ int cmd_run(int argc, char **argv)
     }
     free(ids);
     free(pr.answer);
+    session_free(s);
+    model_close(m);
+    return rc;
+}
+
+/* The prompt's ids with every <image_placeholder> grown to <begin_of_image>, one per image
+ * token, <end_of_image> (what Janus' processor does after tokenizing). */
+static int expand_images(const model *m, const int32_t *ids, size_t n, int per_image,
+                         int32_t ph, int32_t **out, size_t *n_out, char *err, size_t errlen)
+{
+    int32_t boi = tok_token_id(m->tok, "<begin_of_image>"), eoi = tok_token_id(m->tok, "<end_of_image>");
+    if (boi < 0 || eoi < 0) return snprintf(err, errlen, "the tokenizer has no <begin_of_image> "
+                                                         "or <end_of_image>"), -1;
+    size_t k = 0, cap = n;
+    for (size_t i = 0; i < n; i++) cap += ids[i] == ph ? (size_t)per_image + 1 : 0;
+    int32_t *o = malloc(cap * sizeof *o);
+    if (!o) return snprintf(err, errlen, "out of memory"), -1;
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i] != ph) {
+            o[k++] = ids[i];
+            continue;
+        }
+        o[k++] = boi;
+        for (int p = 0; p < per_image; p++) o[k++] = ph;
+        o[k++] = eoi;
+    }
+    *out = o, *n_out = k;
+    return 0;
+}
+
+int cmd_ask(int argc, char **argv)
+{
+    run_opts o;
+    if (parse(argc, argv, &o, 1)) return 1;
+    if (!o.n_images) return cli_error("ask: give the picture with --image FILE");
+    model *m;
+    session *s;
+    chat_template t;
+    gen_params gp;
+    if (setup(&o, &m, &s, &t, &gp)) return 1;
+    char err[512];
+    int rc = 1;
+    janus *j = janus_load(m, o.mo.quant, err, sizeof err);
+    int S = m->cfg.vision.image_size;
+    float *pix = j ? malloc((size_t)o.n_images * 3 * S * S * sizeof *pix) : NULL;
+    char *question = NULL;
+    int32_t *ids = NULL, *full = NULL;
+    size_t n_ids = 0, n_full = 0;
+    gpu_tensor *x = NULL;
+    if (!j || !pix) {
+        cli_error("%s", j ? "out of memory" : err);
+        goto done;
+    }
+    for (int i = 0; i < o.n_images; i++) {
+        image im;
+        int bad = image_load(o.images[i], &im, err, sizeof err) ||
+                  janus_preprocess(&im, S, pix + (int64_t)i * 3 * S * S, err, sizeof err);
+        if (!bad) image_free(&im);
+        if (bad) {
+            cli_error("%s", err);
+            goto done;
+        }
+    }
+    /* "<image_placeholder>\n" per image, then the question, in Janus' conversation */
+    size_t ql = strlen(o.prompt) + (size_t)o.n_images * 20 + 1;
+    if (!(question = malloc(ql))) goto done;
+    question[0] = 0;
+    for (int i = 0; i < o.n_images; i++) strcat(question, "<image_placeholder>\n");
+    strcat(question, o.prompt);
+    chat_msg msgs[2] = {{CHAT_SYSTEM, o.system ? o.system : CHAT_JANUS_SYSTEM_PROMPT},
+                        {CHAT_USER, question}};
+    int32_t ph = tok_token_id(m->tok, "<image_placeholder>");
+    if (ph < 0) {
+        cli_error("%s: the tokenizer has no <image_placeholder>", o.dir);
+        goto done;
+    }
+    printer pr = {.dim = isatty(2), .hide = o.hide_reasoning};
+    o.raw = 0;
+    if (encode_prompt(m, &o, t, msgs, 2, &ids, &n_ids, err, sizeof err) ||
+        expand_images(m, ids, n_ids, janus_patches(j), ph, &full, &n_full, err, sizeof err) ||
+        !(x = janus_embed_prompt(j, full, (int)n_full, ph, pix, o.n_images, err, sizeof err)) ||
+        session_generate(s, full, (int)n_full, x, &gp, on_event, &pr, err, sizeof err)) {
+        cli_error("%s", err);
+    } else {
+        fputc('\n', stdout);
+        print_stats(&pr.end);
+        rc = 0;
+    }
+    free(pr.answer);
+done:
+    if (x) gpu_free(m->ctx, x);
+    free(pix), free(question), free(ids), free(full);
+    janus_free(j);
     session_free(s);
     model_close(m);
     return rc;
@@ -261,7 +365,7 @@ int cmd_chat(int argc, char **argv)
         size_t n_ids = 0;
         printer pr = {.dim = isatty(2), .hide = o.hide_reasoning};
         if (encode_prompt(m, &o, t, msgs, n, &ids, &n_ids, err, sizeof err) ||
-            session_generate(s, ids, (int)n_ids, &gp, on_event, &pr, err, sizeof err)) {
+            session_generate(s, ids, (int)n_ids, NULL, &gp, on_event, &pr, err, sizeof err)) {
             cli_error("%s", err);
             free(owned[--n]); /* the turn did not happen */
             rc = 1;

@@ -85,8 +85,8 @@ static int emit(reasoning *r, const char *text, size_t len, gen_sink sink, void 
     return 0;
 }
 
-int session_generate(session *s, const int32_t *prompt, int n, const gen_params *p,
-                     gen_sink sink, void *user, char *err, size_t errlen)
+int session_generate(session *s, const int32_t *prompt, int n, gpu_tensor *embeds,
+                     const gen_params *p, gen_sink sink, void *user, char *err, size_t errlen)
 {
     model *m = s->m;
     if (n < 1) {
@@ -100,7 +100,7 @@ int session_generate(session *s, const int32_t *prompt, int n, const gen_params 
     }
     /* the cached prefix is reused; at least the last token runs, for its logits */
     int keep = 0;
-    while (keep < s->n && keep < n && s->ids[keep] == prompt[keep]) keep++;
+    while (!embeds && keep < s->n && keep < n && s->ids[keep] == prompt[keep]) keep++;
     if (keep == n) keep--;
     s->n = keep;
     sampler *smp = sampler_new(&p->sampling, err, errlen);
@@ -116,7 +116,9 @@ int session_generate(session *s, const int32_t *prompt, int n, const gen_params 
         goto done;
     }
     double t0 = now();
-    if (feed(s, prompt + keep, n - keep, keep, err, errlen)) goto done;
+    if (embeds ? lm_forward(m->lm, embeds, n, 0, 0, s->logits, err, errlen)
+               : feed(s, prompt + keep, n - keep, keep, err, errlen))
+        goto done;
     for (int i = keep; i < n; i++) remember(s, prompt[i]);
     end.prefill_s = now() - t0;
     t0 = now();

@@ -39,8 +39,10 @@ void session_free(session *s);
 /* Forgets the cached tokens (a new conversation). */
 void session_reset(session *s);
 /* Prefills prompt[0..n) (reusing the cached prefix) and generates, streaming to sink.
- * -1 with err set on failure (an END event is not sent then). */
-int session_generate(session *s, const int32_t *prompt, int n, const gen_params *p,
-                     gen_sink sink, void *user, char *err, size_t errlen);
+ * embeds, when not NULL, are the prompt's embeddings [D, n, 1] to use instead of the ids'
+ * (Janus: image features spliced in); the cache is then not reused. -1 with err set on
+ * failure (an END event is not sent then). */
+int session_generate(session *s, const int32_t *prompt, int n, gpu_tensor *embeds,
+                     const gen_params *p, gen_sink sink, void *user, char *err, size_t errlen);
 
 #endif

@@ -20,6 +20,7 @@ struct janus {
     gpu_tensor *gen_embed;                  /* (codebook, embed_dim) */
     gpu_tensor *features;                   /* the last aligned features */
     gpu_tensor *logits;                     /* gen_head output [codebook, rows] */
+    vq_decoder *vq;                         /* image tokens -> pixels */
 };
 
 static void mlp_free(gpu_ctx *g, mlp *p)
@@ -33,6 +34,7 @@ void janus_free(janus *j)
     if (!j) return;
     gpu_ctx *g = j->m->ctx;
     siglip_free(j->vision);
+    vq_decoder_free(j->vq);
     mlp_free(g, &j->aligner), mlp_free(g, &j->gen_aligner), mlp_free(g, &j->gen_head);
     gpu_free(g, j->gen_embed);
     gpu_free(g, j->features);
@@ -84,6 +86,10 @@ janus *janus_load(model *m, int quant, char *err, size_t errlen)
                  err, errlen) ||
         load_mlp(j, &j->gen_head, "gen_head", head_names, 2, quant, err, errlen) ||
         !(j->gen_embed = load(j, "gen_embed.weight", 1, quant, err, errlen)))
+        goto fail;
+    /* convolutions keep bf16/f16 weights (q8_0/q4_0 are for matrices) */
+    gpu_type conv = quant == GPU_F16 || quant == GPU_BF16 ? (gpu_type)quant : GPU_BF16;
+    if (!(j->vq = vq_decoder_load(m->ctx, m->ck, &c->vq, "gen_vision_model.", conv, err, errlen)))
         goto fail;
     return j;
 fail:
@@ -215,5 +221,18 @@ gpu_tensor *janus_gen_embed(janus *j, const int32_t *tokens, int n, char *err, s
     return x;
 }
 
+model *janus_model(const janus *j) { return j->m; }
 int janus_patches(const janus *j) { return siglip_patches(j->vision); }
+int janus_image_size(const janus *j) { return j->m->cfg.vision.image_size; }
+int janus_image_tokens(const janus *j)
+{
+    int g = janus_image_size(j) / vq_decoder_scale(j->vq);
+    return g * g;
+}
+
+int janus_decode(janus *j, const int32_t *codes, int n, uint8_t *rgb, char *err, size_t errlen)
+{
+    int g = janus_image_size(j) / vq_decoder_scale(j->vq);
+    return vq_decode(j->vq, codes, n, g, g, NULL, rgb, err, errlen);
+}
 int janus_codebook(const janus *j) { return (int)j->gen_embed->ne[1]; }

@@ -1,6 +1,7 @@
 /* test_cli.c: the vkseek binary as a user runs it (its path is argv[1]): `logits` against
  * the DeepSeek-V3 golden, `inspect`, `tokenize`, and bad input giving one error line and a
  * non-zero exit, never a crash. */
+#define _GNU_SOURCE /* memmem */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,74 @@ static void test_run_and_chat(void)
     th_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "chat over stdin exits 0: %s", a);
 }
 
+static long file_size(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fclose(f);
+    return n;
+}
+
+static int same_file(const char *a, const char *b)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", a, b);
+    return system(cmd) == 0;
+}
+
+/* Janus through the binary on the tiny Janus model: pictures written, reproducible by seed,
+ * with their settings inside; questions about a picture answered; bad input refused. */
+static void test_janus_commands(void)
+{
+    static char out[8192];
+    const char *m = "--model data/tiny-janus";
+    char args[768];
+    system("rm -rf /tmp/vkseek-cli-img && mkdir -p /tmp/vkseek-cli-img");
+    snprintf(args, sizeof args, "generate %s \"a red circle\" -o /tmp/vkseek-cli-img/a.png --seed 4", m);
+    int rc = run(args, out, sizeof out);
+    th_expect(rc == 0 && file_size("/tmp/vkseek-cli-img/a.png") > 100, "generate: exit %d, %s", rc, out);
+    snprintf(args, sizeof args, "generate %s \"a red circle\" -o /tmp/vkseek-cli-img/b.png --seed 4", m);
+    run(args, out, sizeof out);
+    th_expect(same_file("/tmp/vkseek-cli-img/a.png", "/tmp/vkseek-cli-img/b.png"), "same seed, same picture");
+    snprintf(args, sizeof args, "generate %s \"a red circle\" -o /tmp/vkseek-cli-img/c.png --seed 5", m);
+    run(args, out, sizeof out);
+    th_expect(!same_file("/tmp/vkseek-cli-img/a.png", "/tmp/vkseek-cli-img/c.png"), "another seed, another picture");
+    snprintf(args, sizeof args, "generate %s \"two squares\" -o /tmp/vkseek-cli-img/n.jpg -n 2 --cfg 3 --temp 0.8", m);
+    rc = run(args, out, sizeof out);
+    th_expect(rc == 0 && file_size("/tmp/vkseek-cli-img/n-1.jpg") > 100 &&
+                  file_size("/tmp/vkseek-cli-img/n-2.jpg") > 100, "-n 2 writes n-1.jpg and n-2.jpg: %s", out);
+    FILE *f = fopen("/tmp/vkseek-cli-img/a.png", "rb");
+    char png[4096] = {0};
+    size_t n = f ? fread(png, 1, sizeof png, f) : 0;
+    if (f) fclose(f);
+    th_expect(n > 0 && memmem(png, n, "a red circle", 12) && memmem(png, n, "seed", 4),
+              "the PNG carries the prompt and seed");
+    snprintf(args, sizeof args, "ask %s --image golden/janus/image_preprocess/landscape_100x60.png "
+                                "\"what is this?\" -n 6 --temp 0", m);
+    rc = run(args, out, sizeof out);
+    th_expect(rc == 0 && strstr(out, "generated 6 tokens"), "ask: exit %d, %s", rc, out);
+    struct { const char *args, *word; } bad[] = {
+        {"generate --model data/tiny-janus \"x\" -o /tmp/vkseek-cli-img/x.gif", ".png, .jpg"},
+        {"generate --model data/tiny-janus \"x\"", "-o FILE"},
+        {"generate --model data/tiny-janus -o /tmp/vkseek-cli-img/x.png", "prompt"},
+        {"generate --model data/tiny-janus \"x\" -o /nonexistent-dir/x.png", "nonexistent-dir"},
+        {"generate --model data/tiny-chat \"x\" -o /tmp/vkseek-cli-img/x.png", "not a Janus"},
+        {"ask --model data/tiny-janus --image /nonexistent.png \"q\"", "nonexistent.png"},
+        {"ask --model data/tiny-janus --image data/tiny-janus/README.md \"q\"", "README.md"},
+        {"ask --model data/tiny-janus \"q\"", "--image"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        rc = run(bad[i].args, out, sizeof out);
+        th_expect(rc == 1 && strstr(out, "vkseek: ") && strstr(out, bad[i].word),
+                  "'%s' should fail with '%s': exit %d, %s", bad[i].args, bad[i].word, rc, out);
+    }
+    th_expect(file_size("/tmp/vkseek-cli-img/x.png") < 0 && file_size("/tmp/vkseek-cli-img/x.gif") < 0,
+              "no file left by a failed generate");
+    system("rm -rf /tmp/vkseek-cli-img");
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -128,5 +197,6 @@ int main(int argc, char **argv)
     test_logits_match_golden();
     test_commands();
     test_run_and_chat();
+    test_janus_commands();
     return th_finish();
 }

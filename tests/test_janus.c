@@ -155,6 +155,21 @@ static void generation(void)
         int same = 1;
         for (int t = 0; t < steps; t++) same &= got[t] == toks.i[t];
         th_expect(same, "the 16 CFG-argmax image tokens equal the golden ones");
+        /* and their picture: VQ decode, clip and truncate as the official code */
+        npy img = load("gen_image_uint8.npy");
+        int S = janus_image_size(j);
+        uint8_t *rgb = th_alloc((size_t)S * S * 3);
+        if (th_expect(janus_decode(j, got, 1, rgb, err, sizeof err) == 0, "decode: %s", err)) {
+            int worst = 0;
+            for (int64_t k = 0; k < img.n; k++) {
+                int d = abs((int)rgb[k] - (int)img.f[k]);
+                if (d > worst) worst = d;
+            }
+            th_expect(img.n == (int64_t)S * S * 3 && worst <= 1,
+                      "generated pixels equal the official image (max difference %d)", worst);
+        }
+        free(rgb);
+        npy_free(&img);
     }
     free(rows), free(logits), free(h), free(lc), free(lu), free(e), free(got);
     npy *all[] = {&c, &u, &hin, &cl, &ul, &toks, &emb};

@@ -218,3 +218,4 @@ void lm_capture(lm *m, int layer, gpu_tensor *dst)
 int lm_vocab(const lm *m) { return m->c.vocab_size; }
 int lm_dim(const lm *m) { return m->c.hidden_size; }
 int lm_ctx(const lm *m) { return m->o.n_ctx; }
+int lm_seqs(const lm *m) { return m->o.n_seq; }

@@ -45,5 +45,6 @@ void lm_capture(lm *m, int layer, gpu_tensor *dst);
 int lm_vocab(const lm *m);
 int lm_dim(const lm *m);
 int lm_ctx(const lm *m);   /* KV cache positions per sequence */
+int lm_seqs(const lm *m);  /* sequences run together */
 
 #endif

@@ -1,14 +1,20 @@
 #!/usr/bin/python3
-"""Writes tests/data/tiny-chat/tokenizer.json and tokenizer_config.json: a byte-level BPE
-tokenizer small enough for the 512-token DeepSeek-V3 test model (tests/golden/deepseek/
-v3-tiny), with DeepSeek's special tokens, so `vkseek run` and `vkseek chat` can be tested
-end to end on real weights. The weights and config are symlinks to the golden.
+"""Writes tokenizer.json and tokenizer_config.json for the test model directories: byte-level
+BPE tokenizers small enough for the golden test models, so the CLI runs end to end on real
+weights (the weights and config.json are symlinks to the goldens).
 
-Ids: 0 BOS, 1 EOS, 2 pad, 3..258 the 256 byte symbols, then a few merges, then
-<｜User｜>, <｜Assistant｜>, <think>, </think>."""
-import json, os
+  tiny-chat:  the 512-token DeepSeek-V3 golden; DeepSeek's chat tokens
+  tiny-janus: the 640-token Janus golden; Janus' image and role tokens
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "data", "tiny-chat")
+Ids: 0 BOS, 1 EOS, 2 pad, 3..258 the 256 byte symbols, a few merges, then the specials."""
+import json, os, sys
+
+DATA = os.path.join(os.path.dirname(__file__), "..", "tests", "data")
+SPECIALS = {
+    "tiny-chat": (512, ["<｜User｜>", "<｜Assistant｜>", "<think>", "</think>"]),
+    "tiny-janus": (640, ["<image_placeholder>", "<begin_of_image>", "<end_of_image>",
+                         "<|User|>", "<|Assistant|>"]),
+}
 
 
 def byte_symbols():
@@ -24,7 +30,9 @@ def byte_symbols():
     return table
 
 
-def main():
+def write(name):
+    limit, specials = SPECIALS[name]
+    out = os.path.join(DATA, name)
     sym = byte_symbols()
     vocab = {"<｜begin▁of▁sentence｜>": 0, "<｜end▁of▁sentence｜>": 1, "<｜▁pad▁｜>": 2}
     for b in range(256):
@@ -32,14 +40,13 @@ def main():
     merges = [("Ġ", "t"), ("h", "e"), ("Ġt", "he"), ("i", "n"), ("Ġ", "a")]
     for a, b in merges:
         vocab[a + b] = len(vocab)
-    specials = ["<｜User｜>", "<｜Assistant｜>", "<think>", "</think>"]
     added = [{"id": i, "content": c, "single_word": False, "lstrip": False, "rstrip": False,
               "normalized": False, "special": i < 3} for c, i in list(vocab.items())[:3]]
     for s in specials:
         vocab[s] = len(vocab)
         added.append({"id": vocab[s], "content": s, "single_word": False, "lstrip": False,
                       "rstrip": False, "normalized": False, "special": False})
-    assert len(vocab) <= 512
+    assert len(vocab) <= limit
     tok = {
         "version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
         "normalizer": {"type": "Sequence", "normalizers": []},
@@ -56,11 +63,14 @@ def main():
            "bos_token": "<｜begin▁of▁sentence｜>", "eos_token": "<｜end▁of▁sentence｜>",
            "tokenizer_class": "LlamaTokenizerFast",
            "chat_template": "{{bos_token}}{% for m in messages %}{% if m['role'] == 'user' %}<｜User｜>{{m['content']}}{% else %}<｜Assistant｜>{{m['content']}}<｜end▁of▁sentence｜>{% endif %}{% endfor %}{% if add_generation_prompt %}<｜Assistant｜><think>\\n{% endif %}{# strips </think> #}"}
-    with open(os.path.join(OUT, "tokenizer.json"), "w", encoding="utf-8") as f:
+    if name == "tiny-janus":
+        del cfg["chat_template"]  # Janus' format comes from its model_type
+    with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
         json.dump(tok, f, ensure_ascii=False, indent=1)
-    with open(os.path.join(OUT, "tokenizer_config.json"), "w", encoding="utf-8") as f:
+    with open(os.path.join(out, "tokenizer_config.json"), "w", encoding="utf-8") as f:
         json.dump(cfg, f, ensure_ascii=False, indent=1)
 
 
 if __name__ == "__main__":
-    main()
+    for name in sys.argv[1:] or sorted(SPECIALS):
+        write(name)
