@@ -6,6 +6,7 @@
 int bench_ops(int argc, char **argv);
 int bench_load(int argc, char **argv);
 int bench_text(int argc, char **argv);
+int bench_image(int argc, char **argv);
 int bench_tokenizer(int argc, char **argv);
 
 #endif

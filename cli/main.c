@@ -22,6 +22,7 @@ static const char usage[] =
     "  bench load --model DIR [--quant Q]     checkpoint open, read and upload rates\n"
     "  bench tokenizer --model DIR            tokenizer MB/s on 1 MB of mixed text\n"
     "  bench text --model DIR [--quant Q] [--prompt N] [--gen N]   prefill and decode tokens/s\n"
+    "  bench image --model DIR [--quant Q] [-n N]...   Janus seconds per image (n=1, 4)\n"
     "  inspect DIR [--quant Q]  a checkpoint's architecture, size and device memory\n"
     "  logits --model DIR --tokens \"ID ...\" [--all] -o FILE   raw f32 logits\n"
     "  tokenize --model DIR [--no-bos] TEXT   token ids of TEXT (\"-\": stdin)\n"

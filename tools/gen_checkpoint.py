@@ -4,6 +4,7 @@ benchmarks (never committed: they are gigabytes). Values ~ N(0, 0.02), norms 1, 
 Hugging Face names, config.json as published (plus a note that the weights are random).
 
   tools/gen_checkpoint.py janus-pro-1b-lm OUT_DIR
+  tools/gen_checkpoint.py janus-pro-1b OUT_DIR      (the whole Janus: towers and VQ decoder)
   tools/gen_checkpoint.py deepseek-v2-lite OUT_DIR [--layers N]
 
 Runs with Debian's python3-numpy; shards at 4 GB like the hub's checkpoints."""
@@ -79,6 +80,95 @@ def tensors(c):
     yield "lm_head.weight", (V, D), False
 
 
+JANUS_TOWERS = {
+    "vision_config": {"cls": "CLIPVisionTower", "model_type": "vision", "params": {
+        "image_size": 384, "model_name": "siglip_large_patch16_384", "select_feature": "same",
+        "select_layer": -1}},
+    "aligner_config": {"cls": "MlpProjector", "model_type": "aligner", "params": {
+        "depth": 2, "input_dim": 1024, "n_embed": 2048, "projector_type": "mlp_gelu"}},
+    "gen_vision_config": {"cls": "VQ-16", "model_type": "gen_vision", "params": {
+        "image_token_size": 16384, "n_embed": 8}},
+    "gen_aligner_config": {"cls": "MlpProjector", "model_type": "gen_aligner", "params": {
+        "depth": 2, "input_dim": 8, "n_embed": 2048, "projector_type": "mlp_gelu"}},
+    "gen_head_config": {"cls": "vision_head", "model_type": "gen_head", "params": {
+        "image_token_embed": 2048, "image_token_size": 16384, "n_embed": 2048}},
+}
+
+
+def janus_tensors(D):
+    """Janus-Pro-1B's towers with the official names: SigLIP-L/16 at 384 px, the aligners,
+    the generation head and embedding, and the VQ-16 decoder (ch 128, ch_mult 1,1,2,2,4)."""
+    v = "vision_model.vision_tower."
+    yield v + "patch_embed.proj.weight", (1024, 3, 16, 16), False
+    yield v + "patch_embed.proj.bias", (1024,), True
+    yield v + "pos_embed", (1, 576, 1024), False
+    for i in range(24):
+        b = v + f"blocks.{i}."
+        for n, s in (("norm1", 1024), ("norm2", 1024)):
+            yield b + n + ".weight", (s,), True
+            yield b + n + ".bias", (s,), True
+        for n, o, k in (("attn.qkv", 3072, 1024), ("attn.proj", 1024, 1024),
+                        ("mlp.fc1", 4096, 1024), ("mlp.fc2", 1024, 4096)):
+            yield b + n + ".weight", (o, k), False
+            yield b + n + ".bias", (o,), True
+    yield v + "norm.weight", (1024,), True
+    yield v + "norm.bias", (1024,), True
+    for p, i0 in (("aligner", 1024), ("gen_aligner", 8)):
+        yield f"{p}.layers.0.weight", (D, i0), False
+        yield f"{p}.layers.0.bias", (D,), True
+        yield f"{p}.layers.2.weight", (D, D), False
+        yield f"{p}.layers.2.bias", (D,), True
+    yield "gen_embed.weight", (16384, 8), False
+    yield "gen_head.output_mlp_projector.weight", (D, D), False
+    yield "gen_head.output_mlp_projector.bias", (D,), True
+    yield "gen_head.vision_head.weight", (16384, D), False
+    yield "gen_head.vision_head.bias", (16384,), True
+    g = "gen_vision_model."
+    yield g + "quantize.embedding.weight", (16384, 8), False
+    yield g + "post_quant_conv.weight", (256, 8, 1, 1), False
+    yield g + "post_quant_conv.bias", (256,), True
+    d = g + "decoder."
+
+    def res(p, cin, cout):
+        for n, c in (("norm1", cin), ("norm2", cout)):
+            yield p + n + ".weight", (c,), True
+            yield p + n + ".bias", (c,), True
+        yield p + "conv1.weight", (cout, cin, 3, 3), False
+        yield p + "conv1.bias", (cout,), True
+        yield p + "conv2.weight", (cout, cout, 3, 3), False
+        yield p + "conv2.bias", (cout,), True
+        if cin != cout:
+            yield p + "nin_shortcut.weight", (cout, cin, 1, 1), False
+            yield p + "nin_shortcut.bias", (cout,), True
+
+    def attn(p, c):
+        yield p + "norm.weight", (c,), True
+        yield p + "norm.bias", (c,), True
+        for n in ("q", "k", "v", "proj_out"):
+            yield p + n + ".weight", (c, c, 1, 1), False
+            yield p + n + ".bias", (c,), True
+
+    yield d + "conv_in.weight", (512, 256, 3, 3), False
+    yield d + "conv_in.bias", (512,), True
+    yield from res(d + "mid.0.", 512, 512)
+    yield from attn(d + "mid.1.", 512)
+    yield from res(d + "mid.2.", 512, 512)
+    cin = 512
+    for lvl, cout in enumerate((512, 256, 256, 128, 128)):
+        for r in range(3):
+            yield from res(d + f"conv_blocks.{lvl}.res.{r}.", cin, cout)
+            cin = cout
+            if lvl == 0:
+                yield from attn(d + f"conv_blocks.{lvl}.attn.{r}.", cin)
+        if lvl != 4:
+            yield d + f"conv_blocks.{lvl}.upsample.conv.weight", (cin, cin, 3, 3), False
+            yield d + f"conv_blocks.{lvl}.upsample.conv.bias", (cin,), True
+    yield d + "norm_out.weight", (128,), True
+    yield d + "norm_out.bias", (128,), True
+    yield d + "conv_out.weight", (3, 128, 3, 3), False
+    yield d + "conv_out.bias", (3,), True
+
+
 def bf16(a):
     u = a.astype(np.float32).view(np.uint32)
     return ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
@@ -102,16 +192,24 @@ def write_shard(path, items, rng):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("model", choices=sorted(CONFIGS))
+    ap.add_argument("model", choices=sorted(CONFIGS) + ["janus-pro-1b"])
     ap.add_argument("out")
     ap.add_argument("--layers", type=int, help="fewer layers than the real model")
     a = ap.parse_args()
-    c = dict(CONFIGS[a.model])
+    janus = a.model == "janus-pro-1b"
+    c = dict(CONFIGS["janus-pro-1b-lm" if janus else a.model])
     if a.layers:
         c["num_hidden_layers"] = a.layers
-    c["vkseek_note"] = "random weights with the published shapes, from tools/gen_checkpoint.py"
-    os.makedirs(a.out, exist_ok=True)
+    note = "random weights with the published shapes, from tools/gen_checkpoint.py"
     items = list(tensors(c))
+    if janus:  # the language model under language_model.*, the towers around it
+        items = [("language_model." + n, s, nm) for n, s, nm in items] + \
+            list(janus_tensors(c["hidden_size"]))
+        lc = {k: c[k] for k in c if k not in ("architectures",)}
+        c = {"architectures": ["MultiModalityCausalLM"], "model_type": "multi_modality",
+             "language_config": lc, **JANUS_TOWERS}
+    c["vkseek_note"] = note
+    os.makedirs(a.out, exist_ok=True)
     shards, cur, size = [], [], 0
     for it in items:
         n = int(np.prod(it[1])) * 2
@@ -134,8 +232,7 @@ def main():
     with open(os.path.join(a.out, "config.json"), "w") as f:
         json.dump(c, f, indent=2)
     total = sum(int(np.prod(t[1])) for t in items)
-    print(f"{a.out}: {a.model}, {c['num_hidden_layers']} layers, {total / 1e9:.3f} B parameters, "
-          f"{len(shards)} file(s)")
+    print(f"{a.out}: {a.model}, {total / 1e9:.3f} B parameters, {len(shards)} file(s)")
 
 
 if __name__ == "__main__":
