@@ -3,10 +3,17 @@
 #ifndef VKSEEK_BENCH_H
 #define VKSEEK_BENCH_H
 
+#include <stddef.h>
+
 int bench_ops(int argc, char **argv);
 int bench_load(int argc, char **argv);
 int bench_text(int argc, char **argv);
 int bench_image(int argc, char **argv);
 int bench_tokenizer(int argc, char **argv);
+
+/* Seconds on a monotonic clock. */
+double bench_now(void);
+/* GB/s read by the best of `tries` memcpy of `bytes` (the host's memory bandwidth). */
+double bench_copy_gbs(size_t bytes, int tries);
 
 #endif

@@ -13,31 +13,6 @@
 
 #define MAX_N 16
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double copy_rate(void)
-{
-    size_t n = 256u << 20;
-    char *a = malloc(n), *b = malloc(n);
-    double best = 1e30;
-    if (!a || !b) return free(a), free(b), 0;
-    memset(a, 1, n), memset(b, 2, n);
-    for (int i = 0; i < 3; i++) {
-        double t = now();
-        memcpy(b, a, n);
-        t = now() - t;
-        if (t < best) best = t;
-    }
-    a[0] = b[1];
-    free(a), free(b);
-    return n / best / 1e9;
-}
-
 /* Weight bytes one generation step reads: the language model (one embedding row) and the
  * generation head and aligner; not the vision tower or the VQ decoder. */
 static double step_bytes(const model *m, int quant)
@@ -73,7 +48,7 @@ int bench_image(int argc, char **argv)
     if (quant_from_name(qname, &quant))
         return cli_error("--quant '%s': use f16, bf16, q8_0, q4_0 or keep", qname);
     if (!n_ns) ns[0] = 1, ns[1] = 4, n_ns = 2;
-    double bw = copy_rate();
+    double bw = bench_copy_gbs(256u << 20, 3);
     int rc = 0;
     for (int k = 0; k < n_ns && !rc; k++) {
         int n = ns[k];
@@ -92,14 +67,14 @@ int bench_image(int argc, char **argv)
         for (int i = 1; i < 12; i++) prompt[i] = 100 + i; /* any ids: speed does not care */
         janus_gen_params gp = {.cfg = 5, .sampling = sampler_defaults()};
         gp.sampling.temperature = 1;
-        double t0 = now();
+        double t0 = bench_now();
         if (!codes || !rgb || janus_generate(j, prompt, 12, 1, n, &gp, codes, NULL, NULL, err, sizeof err)) {
             rc = cli_error("bench image: %s", codes && rgb ? err : "out of memory");
         } else {
-            double t_gen = now() - t0;
-            t0 = now();
+            double t_gen = bench_now() - t0;
+            t0 = bench_now();
             if (janus_decode(j, codes, n, rgb, err, sizeof err)) rc = cli_error("bench image: %s", err);
-            double t_vq = now() - t0, sb = step_bytes(m, quant);
+            double t_vq = bench_now() - t0, sb = step_bytes(m, quant);
             if (!rc) {
                 double floor = T * sb / (bw * 1e9);
                 printf("n=%d (%s, %d tokens per image, %dx%d): %.2f s per image; image tokens %.2f s "

@@ -13,13 +13,6 @@
 #include "engine/checkpoint.h"
 #include "engine/loader.h"
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Reads the whole file through a buffer; bytes read, or -1. */
 static long long read_file(const char *path, char *buf, size_t n)
 {
@@ -45,15 +38,15 @@ int bench_load(int argc, char **argv)
     if (quant_from_name(qname, &quant))
         return cli_error("--quant '%s': use f16, bf16, q8_0, q4_0 or keep", qname);
     char err[512];
-    double t0 = now();
+    double t0 = bench_now();
     checkpoint *ck;
     if (ckpt_open(dir, &ck, err, sizeof err)) return cli_error("%s", err);
-    double t_open = now() - t0;
+    double t_open = bench_now() - t0;
 
     size_t bufn = 64u << 20;
     char *buf = malloc(bufn);
     long long bytes = 0;
-    t0 = now();
+    t0 = bench_now();
     for (int s = 0; s < ckpt_shards(ck) && buf; s++) {
         long long n = read_file(ckpt_shard_path(ck, s), buf, bufn);
         if (n < 0) {
@@ -63,7 +56,7 @@ int bench_load(int argc, char **argv)
         }
         bytes += n;
     }
-    double t_read = now() - t0;
+    double t_read = bench_now() - t0;
     free(buf);
 
     gpu_ctx *ctx = gpu_open(-1);
@@ -74,7 +67,7 @@ int bench_load(int argc, char **argv)
     int n = ckpt_count(ck), rc = 0;
     gpu_tensor **g = calloc((size_t)n, sizeof *g);
     uint64_t dev_bytes = 0;
-    t0 = now();
+    t0 = bench_now();
     for (int i = 0; i < n && g && !rc; i++) {
         const tf_tensor *t = ckpt_tensor(ck, i);
         if (strstr(t->name, "_scale_inv")) continue;
@@ -82,7 +75,7 @@ int bench_load(int argc, char **argv)
         if (!g[i]) rc = cli_error("%s", err);
         else dev_bytes += gpu_nbytes(g[i]);
     }
-    double t_load = now() - t0;
+    double t_load = bench_now() - t0;
     for (int i = 0; i < n && g; i++) gpu_free(ctx, g[i]);
     free(g);
     if (!rc) {

@@ -10,13 +10,6 @@
 #include "cli/cli.h"
 #include "gpu/gpu.h"
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static float *random_floats(int64_t n, unsigned seed)
 {
     float *p = malloc((size_t)n * sizeof *p);
@@ -28,30 +21,6 @@ static float *random_floats(int64_t n, unsigned seed)
     return p;
 }
 
-/* Best of `tries` runs of `reps` back-to-back copies: GB/s of bytes read. */
-static double host_memcpy_gbs(size_t bytes, int tries)
-{
-    char *a = malloc(bytes), *b = malloc(bytes);
-    if (!a || !b) {
-        free(a);
-        free(b);
-        return -1;
-    }
-    memset(a, 1, bytes);
-    memset(b, 2, bytes);
-    double best = 1e30;
-    for (int t = 0; t < tries; t++) {
-        double t0 = now();
-        memcpy(b, a, bytes);
-        double dt = now() - t0;
-        if (dt < best) best = dt;
-        a[t] = b[bytes - 1 - t]; /* keep the copies observable */
-    }
-    free(a);
-    free(b);
-    return bytes / best / 1e9;
-}
-
 /* Seconds per repetition of what record() puts in the stream, best of `tries`. */
 typedef int (*record_fn)(gpu_ctx *ctx, void *arg);
 static double time_op(gpu_ctx *ctx, record_fn record, void *arg, int reps, int tries)
@@ -59,11 +28,11 @@ static double time_op(gpu_ctx *ctx, record_fn record, void *arg, int reps, int t
     if (record(ctx, arg) || gpu_sync(ctx)) return -1; /* warm-up: shader compile */
     double best = 1e30;
     for (int t = 0; t < tries; t++) {
-        double t0 = now();
+        double t0 = bench_now();
         for (int r = 0; r < reps; r++)
             if (record(ctx, arg)) return -1;
         if (gpu_sync(ctx)) return -1;
-        double dt = (now() - t0) / reps;
+        double dt = (bench_now() - t0) / reps;
         if (dt < best) best = dt;
     }
     return best;
@@ -94,7 +63,7 @@ int bench_ops(int argc, char **argv)
     printf("device: %s (%s, %s)\n\n", info->name, info->vendor, info->type);
 
     size_t cbytes = 128u << 20;
-    double host = host_memcpy_gbs(256u << 20, 5);
+    double host = bench_copy_gbs(256u << 20, 5);
     gpu_tensor *a = gpu_new(ctx, GPU_F32, (int64_t)(cbytes / 4), 1, 1, 1, "copy_src");
     gpu_tensor *b = gpu_new(ctx, GPU_F32, (int64_t)(cbytes / 4), 1, 1, 1, "copy_dst");
     if (!a || !b || gpu_fill(ctx, a, 0x3f800000) || gpu_fill(ctx, b, 0)) goto fail;

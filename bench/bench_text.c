@@ -12,35 +12,6 @@
 #include "engine/loader.h"
 #include "engine/model.h"
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* Read rate of a large memcpy (GB/s), best of 3. */
-static double host_bandwidth(void)
-{
-    size_t n = 256u << 20;
-    char *a = malloc(n), *b = malloc(n);
-    double best = 1e30;
-    if (!a || !b) {
-        free(a), free(b);
-        return 0;
-    }
-    memset(a, 1, n), memset(b, 2, n);
-    for (int i = 0; i < 3; i++) {
-        double t = now();
-        memcpy(b, a, n);
-        t = now() - t;
-        if (t < best) best = t;
-    }
-    a[1] = b[7];
-    free(a), free(b);
-    return n / best / 1e9;
-}
-
 /* Weight bytes one decoded token reads. */
 static double bytes_per_token(const model *m, int quant)
 {
@@ -79,20 +50,20 @@ int bench_text(int argc, char **argv)
         return cli_error("bench text: --prompt and --gen take 1 to 65536 tokens");
     o.n_ctx = n_prompt + n_gen;
     char err[512];
-    double t0 = now();
+    double t0 = bench_now();
     model *m = model_open(dir, &o, err, sizeof err);
     if (!m) return cli_error("%s", err);
-    double t_load = now() - t0;
+    double t_load = bench_now() - t0;
     int V = lm_vocab(m->lm), rc = 0;
     int32_t *ids = malloc((size_t)n_prompt * sizeof *ids);
     float *logits = malloc((size_t)V * sizeof *logits);
     for (int i = 0; ids && i < n_prompt; i++) ids[i] = (int32_t)((i * 7919u + 13) % (unsigned)V);
     gpu_tensor *x = ids && logits ? lm_embed(m->lm, ids, n_prompt, err, sizeof err) : NULL;
-    t0 = now();
+    t0 = bench_now();
     if (!x || lm_forward(m->lm, x, n_prompt, 0, 0, logits, err, sizeof err)) rc = -1;
-    double t_prefill = now() - t0;
+    double t_prefill = bench_now() - t0;
     gpu_free(m->ctx, x);
-    t0 = now();
+    t0 = bench_now();
     for (int t = 0; t < n_gen && rc == 0; t++) {
         int id = 0;
         for (int i = 1; i < V; i++)
@@ -101,11 +72,11 @@ int bench_text(int argc, char **argv)
         if (!xt || lm_forward(m->lm, xt, 1, n_prompt + t, 0, logits, err, sizeof err)) rc = -1;
         gpu_free(m->ctx, xt);
     }
-    double t_decode = now() - t0;
+    double t_decode = bench_now() - t0;
     if (rc) {
         rc = cli_error("bench text: %s", err);
     } else {
-        double bw = host_bandwidth(), bpt = bytes_per_token(m, o.quant);
+        double bw = bench_copy_gbs(256u << 20, 3), bpt = bytes_per_token(m, o.quant);
         double tg = n_gen / t_decode;
         printf("model: %s (%s, %d layers), --quant %s, device: %s\n", dir,
                lm_arch_name(m->cfg.lm.arch), m->cfg.lm.n_layers, qname, gpu_info(m->ctx)->name);

@@ -1,0 +1,33 @@
+/* bench_util.c: what the benchmarks share: a monotonic clock and the host's copy rate (the
+ * memory bandwidth their bounds are measured against). */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "bench/bench.h"
+
+double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+double bench_copy_gbs(size_t bytes, int tries)
+{
+    char *a = malloc(bytes), *b = malloc(bytes);
+    double best = 1e30;
+    if (!a || !b) {
+        free(a), free(b);
+        return 0;
+    }
+    memset(a, 1, bytes), memset(b, 2, bytes);
+    for (int i = 0; i < tries; i++) {
+        double t = bench_now();
+        memcpy(b, a, bytes);
+        t = bench_now() - t;
+        if (t < best) best = t;
+        a[i] = b[bytes - 1 - i]; /* keep the copies observable */
+    }
+    free(a), free(b);
+    return bytes / best / 1e9;
+}
