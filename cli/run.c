@@ -240,6 +240,16 @@ static int expand_images(const model *m, const int32_t *ids, size_t n, int per_i
     return 0;
 }
 
+/* Loads and preprocesses the picture at path as image number i of pix (S x S, CHW). */
+static int load_pixels(const char *path, int S, float *pix, int i, char *err, size_t errlen)
+{
+    image im;
+    if (image_load(path, &im, err, errlen)) return -1;
+    int rc = janus_preprocess(&im, S, pix + (int64_t)i * 3 * S * S, err, errlen);
+    image_free(&im);
+    return rc;
+}
+
 int cmd_ask(int argc, char **argv)
 {
     run_opts o;
@@ -263,16 +273,11 @@ int cmd_ask(int argc, char **argv)
         cli_error("%s", j ? "out of memory" : err);
         goto done;
     }
-    for (int i = 0; i < o.n_images; i++) {
-        image im;
-        int bad = image_load(o.images[i], &im, err, sizeof err) ||
-                  janus_preprocess(&im, S, pix + (int64_t)i * 3 * S * S, err, sizeof err);
-        if (!bad) image_free(&im);
-        if (bad) {
+    for (int i = 0; i < o.n_images; i++)
+        if (load_pixels(o.images[i], S, pix, i, err, sizeof err)) {
             cli_error("%s", err);
             goto done;
         }
-    }
     /* "<image_placeholder>\n" per image, then the question, in Janus' conversation */
     size_t ql = strlen(o.prompt) + (size_t)o.n_images * 20 + 1;
     if (!(question = malloc(ql))) goto done;
@@ -321,13 +326,19 @@ int cmd_chat(int argc, char **argv)
     chat_msg *msgs = malloc((size_t)cap * sizeof *msgs);
     char **owned = malloc((size_t)cap * sizeof *owned);
     char *line = malloc(MAX_LINE);
+    /* Janus: pictures attached with /image go with the next message; every picture of the
+     * conversation is spliced in again each turn */
+    janus *j = NULL;
+    float *pix = NULL;
+    int n_img = 0, pending = 0, S = m->cfg.vision.image_size;
+    if (!o.system && t == CHAT_JANUS) o.system = CHAT_JANUS_SYSTEM_PROMPT;
     if (o.system && msgs && owned) {
         owned[n] = strdup(o.system);
         msgs[n] = (chat_msg){CHAT_SYSTEM, owned[n]};
         n++;
     }
-    if (tty) fprintf(stderr, "vkseek chat (%s template): /reset starts over, /exit or Ctrl-D ends\n",
-                     chat_template_name(t));
+    if (tty) fprintf(stderr, "vkseek chat (%s template): /reset starts over, /exit or Ctrl-D ends%s\n",
+                     chat_template_name(t), m->cfg.is_janus ? ", /image FILE attaches a picture" : "");
     int rc = 0;
     while (msgs && owned && line) {
         /* a terminal gets line editing and history; a pipe is read line by line */
@@ -345,7 +356,25 @@ int cmd_chat(int argc, char **argv)
         if (!strcmp(line, "/reset")) {
             while (n > (o.system ? 1 : 0)) free(owned[--n]);
             session_reset(s);
+            n_img = pending = 0;
             if (tty) fputs("(new conversation)\n", stderr);
+            continue;
+        }
+        if (!strncmp(line, "/image ", 7)) {
+            char err[512];
+            float *p = NULL;
+            if (!m->cfg.is_janus) {
+                cli_error("pictures need a Janus model");
+            } else if (n_img == MAX_IMAGES) {
+                cli_error("at most %d pictures in a conversation", MAX_IMAGES);
+            } else if ((!j && !(j = janus_load(m, o.mo.quant, err, sizeof err))) ||
+                       !(p = realloc(pix, (size_t)(n_img + 1) * 3 * S * S * sizeof *pix)) ||
+                       (pix = p, load_pixels(line + 7, S, pix, n_img, err, sizeof err))) {
+                cli_error("%s", p || !j ? err : "out of memory");
+            } else {
+                n_img++, pending++;
+                if (tty) fprintf(stderr, "(picture attached to your next message)\n");
+            }
             continue;
         }
         if (!line[0]) continue;
@@ -357,17 +386,34 @@ int cmd_chat(int argc, char **argv)
             if (b) owned = b;
             if (!a || !b) break;
         }
-        owned[n] = strdup(line);
+        size_t ll = strlen(line);
+        owned[n] = malloc(ll + (size_t)pending * 20 + 1);
+        if (!owned[n]) break;
+        owned[n][0] = 0;
+        for (int k = 0; k < pending; k++) strcat(owned[n], "<image_placeholder>\n");
+        strcat(owned[n], line);
         msgs[n] = (chat_msg){CHAT_USER, owned[n]};
         n++;
         char err[512];
-        int32_t *ids = NULL;
-        size_t n_ids = 0;
+        int32_t *ids = NULL, *full = NULL;
+        size_t n_ids = 0, n_full = 0;
+        gpu_tensor *x = NULL;
+        int32_t ph = n_img ? tok_token_id(m->tok, "<image_placeholder>") : -1;
         printer pr = {.dim = isatty(2), .hide = o.hide_reasoning};
-        if (encode_prompt(m, &o, t, msgs, n, &ids, &n_ids, err, sizeof err) ||
-            session_generate(s, ids, (int)n_ids, NULL, &gp, on_event, &pr, err, sizeof err)) {
-            cli_error("%s", err);
-            free(owned[--n]); /* the turn did not happen */
+        int bad = encode_prompt(m, &o, t, msgs, n, &ids, &n_ids, err, sizeof err);
+        if (!bad && n_img)
+            bad = ph < 0 ||
+                  expand_images(m, ids, n_ids, janus_patches(j), ph, &full, &n_full, err, sizeof err) ||
+                  !(x = janus_embed_prompt(j, full, (int)n_full, ph, pix, n_img, err, sizeof err));
+        if (!bad)
+            bad = session_generate(s, n_img ? full : ids, (int)(n_img ? n_full : n_ids), x, &gp,
+                                   on_event, &pr, err, sizeof err);
+        if (x) gpu_free(m->ctx, x);
+        free(full);
+        if (bad) {
+            cli_error("%s", ph < 0 && n_img ? "the tokenizer has no <image_placeholder>" : err);
+            free(owned[--n]); /* the turn did not happen, nor its pictures */
+            n_img -= pending;
             rc = 1;
         } else {
             fputc('\n', stdout);
@@ -379,11 +425,13 @@ int cmd_chat(int argc, char **argv)
             n++;
             rc = 0;
         }
+        pending = 0;
         free(ids);
         free(pr.answer);
     }
     for (int i = 0; owned && i < n; i++) free(owned[i]);
-    free(msgs), free(owned), free(line);
+    free(msgs), free(owned), free(line), free(pix);
+    janus_free(j);
     session_free(s);
     model_close(m);
     return rc;

@@ -137,7 +137,11 @@ gpu_tensor *janus_embed_prompt(janus *j, const int32_t *ids, int n, int32_t imag
     int64_t D = lm_dim(j->m->lm);
     j->features = gpu_new(g, GPU_F32, D, P, n_images, 1, "image_features");
     gpu_tensor *a = run_mlp(g, &j->aligner, f, (int64_t)P * n_images);
-    int rc = !a || !j->features || a->ne[0] != D || gpu_copy(g, j->features, a);
+    /* the aligner's rows [D, P * n] as [D, P, n] */
+    gpu_tensor *av = a && a->ne[0] == D ? gpu_view(g, a, D, P, n_images, 1, D, D * P,
+                                                   D * P * n_images, 0) : NULL;
+    int rc = !av || !j->features || gpu_copy(g, j->features, av);
+    gpu_free(g, av);
     /* every run of consecutive placeholders takes the next features, in order */
     for (int i = 0, k = 0; i < n && !rc;) {
         if (ids[i] != image_id) {

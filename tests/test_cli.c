@@ -166,6 +166,21 @@ static void test_janus_commands(void)
                                 "\"what is this?\" -n 6 --temp 0", m);
     rc = run(args, out, sizeof out);
     th_expect(rc == 0 && strstr(out, "generated 6 tokens"), "ask: exit %d, %s", rc, out);
+    snprintf(args, sizeof args, "ask %s --image golden/janus/image_preprocess/square_64x64.png "
+                                "--image golden/janus/image_preprocess/portrait_60x100.png "
+                                "\"compare them\" -n 3 --temp 0", m);
+    rc = run(args, out, sizeof out);
+    th_expect(rc == 0 && strstr(out, "prompt 2"), "ask about two pictures: exit %d, %s", rc, out);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "printf '/image golden/janus/image_preprocess/square_64x64.png\\n"
+                              "what is it\\nand this one\\n/image /nonexistent.png\\n/exit\\n' | "
+                              "%s chat %s -n 3 --temp 0 2>&1", bin, m);
+    FILE *p = popen(cmd, "r");
+    size_t len = p ? fread(out, 1, sizeof out - 1, p) : 0;
+    out[len] = 0;
+    int st = p ? pclose(p) : -1;
+    th_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(out, "nonexistent.png"),
+              "chat with a picture over stdin: %s", out);
     struct { const char *args, *word; } bad[] = {
         {"generate --model data/tiny-janus \"x\" -o /tmp/vkseek-cli-img/x.gif", ".png, .jpg"},
         {"generate --model data/tiny-janus \"x\"", "-o FILE"},

@@ -78,6 +78,31 @@ static void understanding(void)
         th_check_abs("greedy step logits", glog.f, steps, glog.n, 2e-4);
         free(logits), free(steps);
     }
+    /* two pictures (the same one twice): each run of placeholders gets its own features */
+    {
+        int P = janus_patches(j);
+        int32_t two[80];
+        int k = 0;
+        two[k++] = 600;
+        for (int r = 0; r < 2; r++) {
+            two[k++] = 603;
+            for (int q = 0; q < P; q++) two[k++] = 602;
+            two[k++] = 604;
+        }
+        float *pp = th_alloc((size_t)pix.n * 2 * 4);
+        memcpy(pp, pix.f, (size_t)pix.n * 4);
+        memcpy(pp + pix.n, pix.f, (size_t)pix.n * 4);
+        gpu_tensor *xx = janus_embed_prompt(j, two, k, 602, pp, 2, err, sizeof err);
+        if (th_expect(xx != NULL, "two pictures: %s", err)) {
+            float *e2 = readm(m, xx);
+            int D = lm_dim(m->lm);
+            th_check_abs("first picture's rows", feats.f, e2 + 2 * D, feats.n, 1e-4);
+            th_check_abs("second picture's rows", feats.f, e2 + (int64_t)(P + 4) * D, feats.n, 1e-4);
+            free(e2);
+        }
+        gpu_free(m->ctx, xx);
+        free(pp);
+    }
     /* a prompt whose placeholders do not fit the images (the first one dropped) */
     int first = 0;
     while (first < n && ids.i[first] != 602) first++;
