@@ -2,6 +2,7 @@
 #include "internal.h"
 
 #define CONV_COB 8   /* output channels per invocation in conv2d.comp */
+#define CONV_PX 4    /* pixels per invocation */
 
 int gpu_conv2d(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *x, gpu_tensor *w, gpu_tensor *bias, int k)
 {
@@ -33,10 +34,10 @@ int gpu_conv2d(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *x, gpu_tensor *w, gpu_te
     gpu_dispatch_desc d = {.op = op, .shader = shader[w->type], .binds = b, .n_binds = 4,
                            .push = &pc, .push_size = sizeof pc};
     d.n_spec = gpu_spec_base(ctx, d.spec, ctx->wg);
-    d.groups[0] = gpu_div_up((uint64_t)(W * H), ctx->wg);
+    d.groups[0] = gpu_div_up((uint64_t)(W * H), (uint64_t)ctx->wg * CONV_PX);
     d.groups[1] = gpu_div_up((uint64_t)Cout, CONV_COB);
     d.groups[2] = (uint32_t)B;
-    d.loop_iters = (uint64_t)Cin * (k * k + 1) + 8;
+    d.loop_iters = (uint64_t)Cin * (k * k + 1) + 16;
     return gpu_dispatch(ctx, &d);
 }
 
