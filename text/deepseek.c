@@ -26,7 +26,7 @@ typedef struct {
     gpu_tensor *router;               /* (E, D) f32 */
     float *router_bias;               /* (E) selection bias on the host, or NULL */
     gpu_tensor **e_gate, **e_up, **e_down; /* per expert: (F, D), (F, D), (D, F) */
-    gpu_tensor *cache;                /* [r+R, 1, n_ctx, n_seq] */
+    gpu_tensor *cache;                /* [r+R, 1, n_seq, n_ctx]: position-major (short binds) */
 } ds_layer;
 
 typedef struct {
@@ -225,7 +225,7 @@ static int ds_load(lm *m, const checkpoint *ck, const char *prefix, char *err, s
             lm_check_shape(L->kv_a, D, d->r + d->R, i, err, errlen) ||
             lm_check_shape(L->wo, d->H * d->Vd, D, i, err, errlen))
             return -1;
-        L->cache = gpu_new(m->ctx, GPU_F32, d->r + d->R, 1, m->o.n_ctx, m->o.n_seq, "mla_cache");
+        L->cache = gpu_new(m->ctx, GPU_F32, d->r + d->R, 1, m->o.n_seq, m->o.n_ctx, "mla_cache");
         if (!L->cache) return snprintf(err, errlen, "KV cache: %s", gpu_errmsg()), -1;
     }
     return 0;
@@ -298,7 +298,7 @@ static gpu_tensor *view(lm *m, gpu_tensor *t, int64_t n0, int64_t n1, int64_t n2
     return t ? gpu_view(m->ctx, t, n0, n1, n2, n3, b1, b2, b3, off) : NULL;
 }
 
-#define NVIEWS 12
+#define NVIEWS 13
 
 /* x = x + o_proj(MLA(norm(x))) in the absorbed form over the latent cache. */
 static int mla_block(lm *m, ds_layer *L, gpu_tensor *x, int T, int pos)
@@ -307,7 +307,7 @@ static int mla_block(lm *m, ds_layer *L, gpu_tensor *x, int T, int pos)
     mla *d = m->st;
     const lm_config *c = &m->c;
     int64_t S = m->o.n_seq, N = T * S, H = d->H, P = d->P, R = d->R, r = d->r, Vd = d->Vd;
-    int64_t K = r + R, ctx = m->o.n_ctx;
+    int64_t K = r + R;
     gpu_tensor *v[NVIEWS] = {0};
     gpu_rmsnorm(g, m->xb, x, L->attn_norm, c->rms_norm_eps);
     /* q = q_b(norm(q_a(x))) or q_proj(x): per head P nope dims, then R rope dims */
@@ -326,8 +326,9 @@ static int mla_block(lm *m, ds_layer *L, gpu_tensor *x, int T, int pos)
     gpu_copy(g, d->kpe, v[2] = view(m, d->kva, R, 1, T, S, K, K, K * T, r));
     gpu_rope(g, d->kpe, (int)R, GPU_ROPE_INTERLEAVED, c->rope_theta, &d->yarn, pos);
     /* append [c | k_pe] to the cache at rows pos .. pos+T-1 */
-    gpu_copy(g, v[3] = view(m, L->cache, r, 1, T, S, K, K, K * ctx, (int64_t)pos * K), d->c_n);
-    gpu_copy(g, v[4] = view(m, L->cache, R, 1, T, S, K, K, K * ctx, (int64_t)pos * K + r), d->kpe);
+    /* cache strides: sequence K, position K*S */
+    gpu_copy(g, v[3] = view(m, L->cache, r, 1, T, S, K, K * S, K, (int64_t)pos * K * S), d->c_n);
+    gpu_copy(g, v[4] = view(m, L->cache, R, 1, T, S, K, K * S, K, (int64_t)pos * K * S + r), d->kpe);
     /* q_pe = rope(q[:, P:]); q_latent = W_UK^T q_nope, per head */
     int64_t qw = P + R;
     gpu_copy(g, d->qpe, v[5] = view(m, d->q, R, H, T, S, qw, qw * H, qw * H * T, P));
@@ -337,8 +338,10 @@ static int mla_block(lm *m, ds_layer *L, gpu_tensor *x, int T, int pos)
     /* q_abs = [q_latent | q_pe] per head: one 576-wide query against the cache rows */
     gpu_copy(g, v[7] = view(m, d->qabs, r, N, H, 1, H * K, K, H * K * N, 0), d->qc);
     gpu_copy(g, v[8] = view(m, d->qabs, R, H, T, S, K, K * H, K * H * T, r), d->qpe);
-    gpu_tensor *vc = v[9] = view(m, L->cache, r, 1, ctx, S, K, K, K * ctx, 0);
-    gpu_attention(g, d->oc, d->qabs, L->cache, vc, pos + T, pos, d->scale, 1);
+    /* K: the rows in use, 576 wide; V: their first r dims */
+    gpu_tensor *kc = v[12] = view(m, L->cache, K, 1, pos + T, S, K, K * S, K, 0);
+    gpu_tensor *vc = v[9] = view(m, L->cache, r, 1, pos + T, S, K, K * S, K, 0);
+    gpu_attention(g, d->oc, d->qabs, kc, vc, pos + T, pos, d->scale, 1);
     /* o = W_UV o_latent per head, heads concatenated, then o_proj */
     gpu_copy(g, d->oc2, v[10] = view(m, d->oc, r, N, H, 1, H * r, r, H * r * N, 0));
     gpu_matmul(g, d->oh, L->w_uv, d->oc2);

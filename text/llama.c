@@ -14,7 +14,8 @@ typedef struct {
     gpu_tensor *ffn_norm;           /* (D) */
     gpu_tensor *w_gate, *w_up;      /* (F, D) */
     gpu_tensor *w_down;             /* (D, F) */
-    gpu_tensor *k_cache, *v_cache;  /* [hd, Hkv, n_ctx, n_seq] */
+    gpu_tensor *k_cache, *v_cache;  /* [hd, Hkv, n_seq, n_ctx]: position-major, so the rows in
+                                       use by every sequence are one short span to bind */
 } layer;
 
 typedef struct {
@@ -105,8 +106,8 @@ static int llama_load(lm *m, const checkpoint *ck, const char *prefix, char *err
             lm_check_shape(L->w_up, D, F, i, err, errlen) ||
             lm_check_shape(L->w_down, F, D, i, err, errlen))
             return -1;
-        L->k_cache = gpu_new(m->ctx, GPU_F32, hd, c->n_kv_heads, m->o.n_ctx, m->o.n_seq, "k_cache");
-        L->v_cache = gpu_new(m->ctx, GPU_F32, hd, c->n_kv_heads, m->o.n_ctx, m->o.n_seq, "v_cache");
+        L->k_cache = gpu_new(m->ctx, GPU_F32, hd, c->n_kv_heads, m->o.n_seq, m->o.n_ctx, "k_cache");
+        L->v_cache = gpu_new(m->ctx, GPU_F32, hd, c->n_kv_heads, m->o.n_seq, m->o.n_ctx, "v_cache");
         if (!L->k_cache || !L->v_cache) {
             snprintf(err, errlen, "KV cache: %s", gpu_errmsg());
             return -1;
@@ -165,7 +166,7 @@ static void attention_block(lm *m, layer *L, gpu_tensor *x, int n_tok, int pos)
     gpu_rope(g, a->q4, (int)hd, GPU_ROPE_HALF, c->rope_theta, &a->rope, pos);
     gpu_rope(g, a->k4, (int)hd, GPU_ROPE_HALF, c->rope_theta, &a->rope, pos);
     /* append this step's keys and values to the cache rows pos .. pos+n_tok-1 */
-    int64_t nb2 = hd * Hk, nb3 = hd * Hk * m->o.n_ctx;
+    int64_t nb3 = hd * Hk, nb2 = nb3 * S; /* sequence, position strides */
     gpu_tensor *kc = gpu_view(g, L->k_cache, hd, Hk, n_tok, S, hd, nb2, nb3, pos * nb2);
     gpu_tensor *vc = gpu_view(g, L->v_cache, hd, Hk, n_tok, S, hd, nb2, nb3, pos * nb2);
     if (kc && vc) {
@@ -174,8 +175,13 @@ static void attention_block(lm *m, layer *L, gpu_tensor *x, int n_tok, int pos)
     }
     gpu_free(g, kc);
     gpu_free(g, vc);
-    gpu_attention(g, a->att, a->q4, L->k_cache, L->v_cache, pos + n_tok, pos,
-                  1.0f / sqrtf((float)hd), 1);
+    /* attend over the cache rows in use only */
+    gpu_tensor *kv = gpu_view(g, L->k_cache, hd, Hk, pos + n_tok, S, hd, nb2, nb3, 0);
+    gpu_tensor *vv = gpu_view(g, L->v_cache, hd, Hk, pos + n_tok, S, hd, nb2, nb3, 0);
+    if (kv && vv)
+        gpu_attention(g, a->att, a->q4, kv, vv, pos + n_tok, pos, 1.0f / sqrtf((float)hd), 1);
+    gpu_free(g, kv);
+    gpu_free(g, vv);
     gpu_matmul(g, a->o, L->wo, a->att2);
     gpu_add(g, x, x, a->o);
 }
