@@ -1,0 +1,202 @@
+#!/usr/bin/python3
+"""Trains vkseek's built-in model from nothing but tools/world, reproducibly from --seed:
+  1. a byte-level BPE tokenizer on the world's captions, questions and answers;
+  2. the VQ image tokenizer (encoder, L2-normalised codebook, Janus-structured decoder);
+  3. jointly, the DeepSeek-V3 language model, the vision tower + aligner, gen_embed,
+     gen_aligner and gen_head on captions -> image codes, image -> answers and plain text;
+then exports a Janus-style checkpoint (config.json with a deepseek_v3 language_config,
+model.safetensors, tokenizer.json, tokenizer_config.json).
+Needs Debian's python3-torch and python3-numpy (tools/setup.sh --train installs them with
+OpenBLAS, which makes CPU training ~20x faster than the reference BLAS)."""
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import bpe
+import data
+from data import world
+from export import export
+from janus import Janus
+
+T0 = time.time()
+
+
+def log(msg):
+    print(f"[{time.time() - T0:7.1f}s] {msg}", flush=True)
+
+
+def make_config(vocab, a):
+    D = a.width
+    lc = {"model_type": "deepseek_v3", "architectures": ["DeepseekV3ForCausalLM"],
+          "vocab_size": vocab, "hidden_size": D, "intermediate_size": 2 * D,
+          "moe_intermediate_size": D // 2, "num_hidden_layers": a.layers,
+          "num_attention_heads": 4, "num_key_value_heads": 4, "q_lora_rank": D // 2,
+          "kv_lora_rank": 64, "qk_nope_head_dim": 32, "qk_rope_head_dim": 16, "v_head_dim": 32,
+          "n_routed_experts": 8, "num_experts_per_tok": 2, "n_shared_experts": 1,
+          "routed_scaling_factor": 2.5, "n_group": 4, "topk_group": 2, "topk_method": "noaux_tc",
+          "scoring_func": "sigmoid", "norm_topk_prob": True, "first_k_dense_replace": 1,
+          "moe_layer_freq": 1, "hidden_act": "silu", "max_position_embeddings": 1024,
+          "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "rope_scaling": None,
+          "attention_bias": False, "tie_word_embeddings": False, "bos_token_id": 0,
+          "eos_token_id": 1, "num_nextn_predict_layers": 0, "torch_dtype": "bfloat16"}
+    # The decoder's full-resolution level has 64 channels, two per GroupNorm group: with one
+    # channel per group, norm_out would erase a flat background's colour.
+    S, K = world.SIZE, 1024
+    return {
+        "architectures": ["MultiModalityCausalLM"], "model_type": "multi_modality",
+        "torch_dtype": "bfloat16",
+        "language_config": lc,
+        "vision_config": {"cls": "CLIPVisionTower", "model_type": "vision", "params": {
+            "image_size": S, "patch_size": 8, "width": 128, "layers": 4, "heads": 4,
+            "mlp_ratio": 4.0, "select_layer": -1, "select_feature": "same",
+            "model_name": "siglip_vkseek_patch8_64"}},
+        "aligner_config": {"cls": "MlpProjector", "model_type": "aligner", "params": {
+            "depth": 2, "input_dim": 128, "n_embed": D, "projector_type": "mlp_gelu"}},
+        "gen_vision_config": {"cls": "VQ-16", "model_type": "gen_vision", "params": {
+            "image_token_size": K, "n_embed": 8, "codebook_size": K, "codebook_embed_dim": 8,
+            "codebook_l2_norm": True, "z_channels": 64, "ch": 32, "num_res_blocks": 1,
+            "encoder_ch_mult": [1, 1, 2, 2], "decoder_ch_mult": [2, 1, 2, 2]}},
+        "gen_aligner_config": {"cls": "MlpProjector", "model_type": "gen_aligner", "params": {
+            "depth": 2, "input_dim": 8, "n_embed": D, "projector_type": "mlp_gelu"}},
+        "gen_head_config": {"cls": "vision_head", "model_type": "gen_head", "params": {
+            "image_token_embed": D, "image_token_size": K, "n_embed": D}},
+    }
+
+
+def make_pool(n, seed):
+    """n world examples (train split) with their pictures."""
+    ex = [world.example(seed, i) for i in range(n)]
+    imgs = np.stack([world.render(e["scene"]) for e in ex])
+    return ex, imgs
+
+
+def train_vq(vq, imgs, steps, bs, rng):
+    opt = torch.optim.Adam(vq.parameters(), lr=1e-3)
+    K = vq.quantize.embedding.num_embeddings
+    used = torch.zeros(K)
+    for step in range(1, steps + 1):
+        for g in opt.param_groups:
+            g["lr"] = 2e-3 * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / steps)))
+        x = data.pixels(imgs[rng.integers(len(imgs), size=bs)])
+        y, idx, qloss = vq(x)
+        rec = F.mse_loss(y, x)
+        loss = rec + qloss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        used += torch.bincount(idx.flatten(), minlength=K).float()
+        if step % 100 == 0:
+            # restart dead codes on random encoder outputs, so the whole codebook works
+            dead = (used == 0).nonzero().flatten()
+            if len(dead) and step <= 0.8 * steps:
+                with torch.no_grad():
+                    z = F.normalize(vq.quant_conv(vq.encoder(x)).permute(0, 2, 3, 1).reshape(-1, 8), dim=-1)
+                    pick = torch.from_numpy(rng.integers(len(z), size=len(dead)))
+                    vq.quantize.embedding.weight[dead] = z[pick] + 0.01 * torch.randn(len(dead), 8)
+            psnr = 10 * math.log10(4 / rec.item())
+            log(f"vq {step}/{steps}: recon {rec.item():.5f} ({psnr:.1f} dB) codes used "
+                f"{int((used > 0).sum())}/{K}, unused {len(dead)}")
+            used.zero_()
+
+
+def encode_pool(vq, imgs):
+    codes = []
+    with torch.no_grad():
+        for i in range(0, len(imgs), 256):
+            codes.append(vq.encode(data.pixels(imgs[i:i + 256]))[1].flatten(1))
+    return torch.cat(codes).numpy()
+
+
+def train_joint(model, b, ex, imgs, codes, a, rng):
+    params = [p for n, p in model.named_parameters() if not n.startswith("gen_vision_model.")]
+    opt = torch.optim.AdamW(params, lr=a.lr, betas=(0.9, 0.95), weight_decay=0.01)
+    lm = model.language_model
+    n = len(ex)
+    for step in range(1, a.lm_steps + 1):
+        lr = a.lr * min(1.0, step / 100) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / a.lm_steps)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        # captions -> image codes (10% unconditional, for classifier-free guidance)
+        gi = rng.integers(n, size=a.bs_gen)
+        gen = data.batch([b.generation(ex[i]["caption"], codes[i], rng.random() < 0.1) for i in gi], b.pad)
+        h = model(gen[0], gen[1], gen[2], None)
+        l_gen = F.cross_entropy(model.image_logits(h).flatten(0, 1), gen[4].flatten())
+        # picture + question -> answer
+        ui = rng.integers(n, size=a.bs_und)
+        und = data.batch([b.understanding([ex[i]["questions"][j] for j in
+                                           rng.permutation(len(ex[i]["questions"]))[:rng.integers(1, 4)]])
+                          for i in ui], b.pad)
+        h = model(und[0], und[1], und[2], data.pixels(imgs[ui]))
+        l_und = F.cross_entropy(lm.lm_head(h).flatten(0, 1), und[3].flatten())
+        # plain text
+        ti = rng.integers(n, size=a.bs_text)
+        txt = data.batch([b.text(ex[i]["caption"]) for i in ti], b.pad)
+        h = model(txt[0], txt[1], txt[2], None)
+        l_txt = F.cross_entropy(lm.lm_head(h).flatten(0, 1), txt[3].flatten())
+        loss = l_gen + l_und + 0.5 * l_txt
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        with torch.no_grad():
+            lm.balance(1e-3)
+        if step % 50 == 0 or step == a.lm_steps:
+            log(f"joint {step}/{a.lm_steps}: lr {lr:.2e} gen {l_gen.item():.3f} "
+                f"und {l_und.item():.3f} text {l_txt.item():.3f}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..", "models", "vkseek-shapes"))
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--pool", type=int, default=20000, help="world examples rendered for training")
+    ap.add_argument("--vq-steps", type=int, default=1000)
+    ap.add_argument("--lm-steps", type=int, default=1000)
+    ap.add_argument("--bs-gen", type=int, default=24)
+    ap.add_argument("--bs-und", type=int, default=12)
+    ap.add_argument("--bs-text", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--width", type=int, default=192, help="language model width")
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    rng = np.random.default_rng(a.seed)
+    random.seed(a.seed)
+
+    tok = bpe.Tokenizer(bpe.train(data.corpus(2000, a.seed + 100), 600), data.SPECIALS)
+    log(f"tokenizer: {len(tok)} tokens ({len(tok.merges)} merges)")
+    cfg = make_config(len(tok), a)
+    model = Janus(cfg)
+    n_par = sum(p.numel() for p in model.parameters())
+    log(f"model: {n_par / 1e6:.2f} M parameters")
+
+    ex, imgs = make_pool(a.pool, a.seed)
+    log(f"pool: {len(ex)} pictures")
+    train_vq(model.gen_vision_model, imgs, a.vq_steps, 16, rng)
+    model.gen_vision_model.eval()
+    codes = encode_pool(model.gen_vision_model, imgs)
+    log(f"pool encoded: {len(np.unique(codes))} distinct codes in use")
+
+    b = data.Builder(tok, (world.SIZE // 8) ** 2)
+    train_joint(model, b, ex, imgs, codes, a, rng)
+
+    export(model, cfg, a.out)
+    tok.save(a.out)
+    with open(os.path.join(a.out, "training.json"), "w") as f:
+        json.dump({"seed": a.seed, "args": vars(a), "seconds": round(time.time() - T0),
+                   "parameters": n_par}, f, indent=1)
+    log(f"exported to {a.out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
