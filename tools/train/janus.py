@@ -78,15 +78,17 @@ class Janus(nn.Module):
     def image_logits(self, h):
         return self.gen_head.vision_head(F.gelu(self.gen_head.output_mlp_projector(h)))
 
-    def forward(self, ids, kind, codes, pixels):
-        """ids, kind, codes: (B, T) long; pixels (n, 3, S, S) for the VISION positions in order.
-        Returns the final hidden states (B, T, D)."""
+    def forward(self, ids, kind, codes, pixels, vision=None):
+        """ids, kind, codes: (B, T) long; pixels (n, 3, S, S) for the VISION positions in order
+        (or vision, the tower's output for them). Returns the final hidden states (B, T, D)."""
         lm = self.language_model
         emb = lm.model.embed_tokens(ids)
         if (kind == CODE).any():
             emb = emb.masked_scatter((kind == CODE)[..., None],
                                      self.gen_aligner.layers(self.gen_embed(codes[kind == CODE])))
-        if pixels is not None and len(pixels):
-            feats = self.aligner.layers(self.vision_model.vision_tower(pixels))
+        if vision is None and pixels is not None and len(pixels):
+            vision = self.vision_model.vision_tower(pixels)
+        if vision is not None:
+            feats = self.aligner.layers(vision)
             emb = emb.masked_scatter((kind == VISION)[..., None], feats.reshape(-1, feats.shape[-1]))
         return lm.model(emb)

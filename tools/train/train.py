@@ -78,6 +78,11 @@ def make_pool(n, seed):
     return ex, imgs
 
 
+def foreground(x):
+    """Pixels that differ from the picture's corner colour, which is always background."""
+    return ((x - x[:, :, :1, :1]).abs().amax(1, keepdim=True) > 0.02).float()
+
+
 def train_vq(vq, imgs, steps, bs, rng):
     opt = torch.optim.Adam(vq.parameters(), lr=1e-3)
     K = vq.quantize.embedding.num_embeddings
@@ -87,23 +92,30 @@ def train_vq(vq, imgs, steps, bs, rng):
             g["lr"] = 2e-3 * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / steps)))
         x = data.pixels(imgs[rng.integers(len(imgs), size=bs)])
         y, idx, qloss = vq(x)
-        rec = F.mse_loss(y, x)
+        # shapes cover a few percent of the pixels: weigh them so the codes learn shapes,
+        # not only backgrounds
+        fg = foreground(x)
+        rec = ((y - x) ** 2 * (1 + 20 * fg)).mean()
         loss = rec + qloss
         opt.zero_grad()
         loss.backward()
         opt.step()
         used += torch.bincount(idx.flatten(), minlength=K).float()
         if step % 100 == 0:
-            # restart dead codes on random encoder outputs, so the whole codebook works
+            # restart dead codes on encoder outputs of patches with shapes in them
             dead = (used == 0).nonzero().flatten()
             if len(dead) and step <= 0.8 * steps:
                 with torch.no_grad():
-                    z = F.normalize(vq.quant_conv(vq.encoder(x)).permute(0, 2, 3, 1).reshape(-1, 8), dim=-1)
+                    z = F.normalize(vq.quant_conv(vq.encoder(x)).permute(0, 2, 3, 1), dim=-1)
+                    has = F.max_pool2d(fg, 8)[:, 0] > 0
+                    z = z[has] if has.sum() >= 8 else z.reshape(-1, z.shape[-1])
                     pick = torch.from_numpy(rng.integers(len(z), size=len(dead)))
-                    vq.quantize.embedding.weight[dead] = z[pick] + 0.01 * torch.randn(len(dead), 8)
-            psnr = 10 * math.log10(4 / rec.item())
-            log(f"vq {step}/{steps}: recon {rec.item():.5f} ({psnr:.1f} dB) codes used "
-                f"{int((used > 0).sum())}/{K}, unused {len(dead)}")
+                    vq.quantize.embedding.weight[dead] = z[pick] + 0.01 * torch.randn(len(dead), z.shape[-1])
+            mse = F.mse_loss(y, x).item()
+            log(f"vq {step}/{steps}: weighted {rec.item():.5f}, plain {mse:.5f} "
+                f"({10 * math.log10(4 / mse):.1f} dB), shape pixels "
+                f"{(((y - x) ** 2).mean(1, keepdim=True) * fg).sum().item() / max(fg.sum().item(), 1):.4f}; "
+                f"codes used {int((used > 0).sum())}/{K}, unused {len(dead)}")
             used.zero_()
 
 
@@ -115,8 +127,50 @@ def encode_pool(vq, imgs):
     return torch.cat(codes).numpy()
 
 
+class Probe(torch.nn.Module):
+    """Training-only heads on the vision tower (not exported): what is in each of the 3x3
+    cells (shape, colour, size), the background and the count. Their direct signal teaches
+    the tower to see before the language model has learnt to ask it anything."""
+    GROUPS = ([0, 1, 2], [3, 4], [5, 6, 7])   # 8 px patch rows/columns inside each cell
+
+    def __init__(self, W):
+        super().__init__()
+        self.cell = torch.nn.Linear(W, 1 + len(world.SHAPES) + 1 + len(world.COLOURS) + 3)
+        self.whole = torch.nn.Linear(W, len(world.BACKGROUNDS) + 2)
+
+    @staticmethod
+    def targets(scenes):
+        n = len(scenes)
+        t = torch.zeros(n, 3, 3, 3, dtype=torch.long)          # shape, colour, size per cell
+        bg = torch.tensor([list(world.BACKGROUNDS).index(s["background"]) for s in scenes])
+        count = torch.tensor([len(s["shapes"]) - 1 for s in scenes])
+        for i, s in enumerate(scenes):
+            for sh in s["shapes"]:
+                p = world.POSITIONS.index(sh["position"])
+                t[i, p // 3, p % 3] = torch.tensor([1 + world.SHAPES.index(sh["shape"]),
+                                                    1 + list(world.COLOURS).index(sh["colour"]),
+                                                    1 + list(world.SIZES).index(sh["size"])])
+        return t, bg, count
+
+    def loss(self, v, scenes):
+        n, P, W = v.shape
+        g = v.view(n, 8, 8, W)
+        cells = torch.stack([torch.stack([g[:, r][:, :, c].mean((1, 2)) for c in self.GROUPS], 1)
+                             for r in self.GROUPS], 1)              # (n, 3, 3, W)
+        t, bg, count = self.targets(scenes)
+        o = self.cell(cells)
+        ns, nc = 1 + len(world.SHAPES), 1 + len(world.COLOURS)
+        w = self.whole(v.mean(1))
+        return (F.cross_entropy(o[..., :ns].reshape(-1, ns), t[..., 0].flatten()) +
+                F.cross_entropy(o[..., ns:ns + nc].reshape(-1, nc), t[..., 1].flatten()) +
+                F.cross_entropy(o[..., ns + nc:].reshape(-1, 3), t[..., 2].flatten()) +
+                F.cross_entropy(w[:, :-2], bg) + F.cross_entropy(w[:, -2:], count))
+
+
 def train_joint(model, b, ex, imgs, codes, a, rng):
+    probe = Probe(model.vision_model.vision_tower.norm.normalized_shape[0])
     params = [p for n, p in model.named_parameters() if not n.startswith("gen_vision_model.")]
+    params += list(probe.parameters())
     opt = torch.optim.AdamW(params, lr=a.lr, betas=(0.9, 0.95), weight_decay=0.01)
     lm = model.language_model
     n = len(ex)
@@ -134,14 +188,16 @@ def train_joint(model, b, ex, imgs, codes, a, rng):
         und = data.batch([b.understanding([ex[i]["questions"][j] for j in
                                            rng.permutation(len(ex[i]["questions"]))[:rng.integers(1, 4)]])
                           for i in ui], b.pad)
-        h = model(und[0], und[1], und[2], data.pixels(imgs[ui]))
+        v = model.vision_model.vision_tower(data.pixels(imgs[ui]))
+        l_probe = probe.loss(v, [ex[i]["scene"] for i in ui])
+        h = model(und[0], und[1], und[2], None, vision=v)
         l_und = F.cross_entropy(lm.lm_head(h).flatten(0, 1), und[3].flatten())
         # plain text
         ti = rng.integers(n, size=a.bs_text)
         txt = data.batch([b.text(ex[i]["caption"]) for i in ti], b.pad)
         h = model(txt[0], txt[1], txt[2], None)
         l_txt = F.cross_entropy(lm.lm_head(h).flatten(0, 1), txt[3].flatten())
-        loss = l_gen + l_und + 0.5 * l_txt
+        loss = l_gen + l_und + 0.5 * l_txt + 0.5 * l_probe
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -150,7 +206,7 @@ def train_joint(model, b, ex, imgs, codes, a, rng):
             lm.balance(1e-3)
         if step % 50 == 0 or step == a.lm_steps:
             log(f"joint {step}/{a.lm_steps}: lr {lr:.2e} gen {l_gen.item():.3f} "
-                f"und {l_und.item():.3f} text {l_txt.item():.3f}")
+                f"und {l_und.item():.3f} text {l_txt.item():.3f} probe {l_probe.item():.3f}")
 
 
 def main():
@@ -159,7 +215,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--pool", type=int, default=20000, help="world examples rendered for training")
     ap.add_argument("--vq-steps", type=int, default=1000)
-    ap.add_argument("--lm-steps", type=int, default=1000)
+    ap.add_argument("--lm-steps", type=int, default=950)
     ap.add_argument("--bs-gen", type=int, default=24)
     ap.add_argument("--bs-und", type=int, default=12)
     ap.add_argument("--bs-text", type=int, default=8)
