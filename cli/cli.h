@@ -2,6 +2,8 @@
 #ifndef VKSEEK_CLI_H
 #define VKSEEK_CLI_H
 
+#include <stddef.h>
+
 int cmd_devices(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
@@ -17,5 +19,8 @@ int cmd_detokenize(int argc, char **argv);
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Parses --device N from argv (removing it); -1 when absent. Returns -2 on a bad value. */
 int cli_device_arg(int *argc, char **argv);
+/* The model directory: given (--model) if not NULL, else $VKSEEK_MODEL, else the built-in
+ * model (buf holds its path). NULL, with the error printed, when there is none. */
+const char *cli_model_dir(const char *given, char *buf, size_t len);
 
 #endif

@@ -1,7 +1,9 @@
-/* generate.c: `vkseek generate --model DIR "prompt" -o out.png [-n N] [--seed S] [--cfg W]
- * [--temp T]`: Janus text-to-image. N images run as one batch; each is written (PNG with
- * the prompt and settings in text chunks, or JPEG by the extension) to a temporary name and
- * renamed. A progress bar on a terminal; quiet otherwise. */
+/* generate.c: `vkseek generate [--model DIR] "prompt" -o out.png [-n N] [--seed S] [--cfg W]
+ * [--temp T]`, or `--prompts FILE` for one prompt per line: Janus text-to-image. The N images
+ * of a prompt run as one batch; each is written (PNG with the prompt and settings in text
+ * chunks, or JPEG by the extension) to a temporary name and renamed. A progress bar on a
+ * terminal; quiet otherwise. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,24 @@
 #include "text/chat.h"
 
 #define MAX_N 16
+#define MAX_PROMPTS 100000
+#define MAX_PROMPT_LEN 8192
+
+static const char usage[] =
+    "usage: vkseek generate [--model DIR] \"prompt\" -o out.png [options]\n"
+    "       vkseek generate [--model DIR] --prompts FILE -o out.png [options]\n"
+    "  -o FILE          .png (prompt and settings in text chunks) or .jpg/.jpeg; several\n"
+    "                   images are numbered: out-1.png, out-2.png, ... (in prompt order)\n"
+    "  --prompts FILE   one prompt per line (\"-\": stdin); blank lines are skipped\n"
+    "  -n N             images per prompt, run as one batch (1..16; default 1)\n"
+    "  --seed S         seed of the first image; image k (from 0) uses S + k (default 0)\n"
+    "  --cfg W          classifier-free guidance weight (default 5)\n"
+    "  --temp T         sampling temperature, 0 = greedy (default 1)\n"
+    "  --top-k K, --top-p P   sampling filters (default off)\n"
+    "  --quality Q      JPEG quality 1..100 (default 92)\n"
+    "  --quant Q        weight format on the device: keep, f16, bf16, q8_0, q4_0\n"
+    "  --device N       Vulkan device\n"
+    "without --model: $VKSEEK_MODEL, else the built-in model\n";
 
 typedef struct {
     double t0;
@@ -52,9 +72,108 @@ static void numbered(const char *out, int i, int n, char *buf, size_t len)
     snprintf(buf, len, "%.*s-%d%s", (int)(dot - out), out, i + 1, dot);
 }
 
+/* Reads one prompt per line (blank lines skipped) into a NULL-terminated array. */
+static char **read_prompts(const char *path, int *count)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+    if (!f) return cli_error("%s: %s", path, strerror(errno)), NULL;
+    char **list = calloc(MAX_PROMPTS + 1, sizeof *list), line[MAX_PROMPT_LEN + 2];
+    int n = 0, line_no = 0, bad = !list;
+    while (!bad && fgets(line, sizeof line, f)) {
+        line_no++;
+        size_t len = strlen(line);
+        if (len && line[len - 1] == '\n') line[--len] = 0;
+        else if (!feof(f)) bad = cli_error("%s:%d: a prompt longer than %d bytes", path, line_no, MAX_PROMPT_LEN);
+        if (len && line[len - 1] == '\r') line[--len] = 0;
+        if (bad || strspn(line, " \t") == len) continue;
+        if (n == MAX_PROMPTS) bad = cli_error("%s: more than %d prompts", path, MAX_PROMPTS);
+        else if (!(list[n++] = strdup(line))) bad = cli_error("out of memory");
+    }
+    if (!bad && ferror(f)) bad = cli_error("%s: %s", path, strerror(errno));
+    if (f != stdin) fclose(f);
+    if (!bad && n == 0) bad = cli_error("%s: no prompts in it", path);
+    if (bad) {
+        for (int i = 0; list && i < n; i++) free(list[i]);
+        free(list);
+        return NULL;
+    }
+    *count = n;
+    return list;
+}
+
+typedef struct {
+    janus *j;
+    model *m;
+    const char *dir, *out;
+    janus_gen_params gp;     /* gp.sampling.seed: the seed of image 0 of the run */
+    int n, total, quality;   /* images per prompt, in the whole run */
+} gen_run;
+
+/* The n images of one prompt; the first is image number `first` of the run. */
+static int generate_prompt(gen_run *r, const char *prompt, int first)
+{
+    janus *j = r->j;
+    int T = janus_image_tokens(j), S = janus_image_size(j), n = r->n, rc = 1;
+    int32_t *codes = malloc((size_t)n * T * sizeof *codes), *ids = NULL;
+    uint8_t *rgb = malloc((size_t)n * S * S * 3);
+    char *text = NULL, *full = NULL, err[512];
+    size_t len = 0, n_ids = 0;
+    janus_gen_params gp = r->gp;
+    gp.sampling.seed += (uint64_t)first;
+    if (!codes || !rgb) {
+        cli_error("out of memory");
+        goto done;
+    }
+    /* "<|User|>: {prompt}\n\n<|Assistant|>:" then <begin_of_image>, Janus' generation prompt */
+    chat_msg msg = {CHAT_USER, prompt};
+    chat_specials sp;
+    int32_t pad = tok_token_id(r->m->tok, "<｜▁pad▁｜>");
+    if (chat_specials_from_tokenizer(r->m->tok, &sp, err, sizeof err) ||
+        chat_render(CHAT_JANUS, &msg, 1, 1, &sp, &text, &len, err, sizeof err)) {
+        cli_error("%s", err);
+        goto done;
+    }
+    if (!(full = malloc(len + 32))) {
+        cli_error("out of memory");
+        goto done;
+    }
+    snprintf(full, len + 32, "%s<begin_of_image>", text);
+    if (pad < 0 || tok_encode(r->m->tok, full, strlen(full), 0, &ids, &n_ids, err, sizeof err)) {
+        cli_error("%s", pad < 0 ? "the tokenizer has no <｜▁pad▁｜>" : err);
+        goto done;
+    }
+    progress pg = {now(), isatty(2)};
+    if (janus_generate(j, ids, (int)n_ids, pad, n, &gp, codes, on_step, &pg, err, sizeof err) ||
+        janus_decode(j, codes, n, rgb, err, sizeof err)) {
+        cli_error("%s", err);
+        goto done;
+    }
+    char seed[32], cfg[32], temp[32];
+    snprintf(cfg, sizeof cfg, "%g", gp.cfg);
+    snprintf(temp, sizeof temp, "%g", gp.sampling.temperature);
+    const char *slash = strrchr(r->dir, '/');
+    rc = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        char path[4096];
+        numbered(r->out, first + i, r->total, path, sizeof path);
+        snprintf(seed, sizeof seed, "%llu", (unsigned long long)(gp.sampling.seed + (uint64_t)i));
+        image_meta meta[] = {{"prompt", prompt}, {"seed", seed}, {"cfg", cfg},
+                             {"temperature", temp}, {"model", slash && slash[1] ? slash + 1 : r->dir},
+                             {"Software", "vkseek"}};
+        image im = {S, S, rgb + (int64_t)i * S * S * 3};
+        image_write_opts wo = {r->quality, meta, (int)(sizeof meta / sizeof *meta)};
+        if (image_write(path, &im, &wo, err, sizeof err)) rc = cli_error("%s", err);
+        else fprintf(stderr, "vkseek: wrote %s\n", path);
+    }
+done:
+    free(codes), free(rgb), free(text), free(full), free(ids);
+    return rc;
+}
+
 int cmd_generate(int argc, char **argv)
 {
-    const char *dir = NULL, *prompt = NULL, *out = NULL, *qname = "keep";
+    const char *dir = NULL, *prompt = NULL, *prompts_file = NULL, *out = NULL, *qname = "keep";
+    char dir_buf[4096];
     int n = 1, quality = 0;
     janus_gen_params gp = {.cfg = 5.0f, .sampling = sampler_defaults()};
     gp.sampling.temperature = 1.0f;
@@ -63,6 +182,7 @@ int cmd_generate(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(usage, stdout), 0;
         if (a[0] != '-') {
             if (prompt) return cli_error("generate: one prompt, please (quote it)");
             prompt = a;
@@ -73,6 +193,7 @@ int cmd_generate(int argc, char **argv)
         int num = end != v && !*end;
         if (!strcmp(a, "--model") || !strcmp(a, "-m")) dir = v;
         else if (!strcmp(a, "-o")) out = v;
+        else if (!strcmp(a, "--prompts")) prompts_file = v;
         else if (!strcmp(a, "--quant")) qname = v;
         else if (!strcmp(a, "-n") && num && x >= 1 && x <= MAX_N) n = (int)x;
         else if (!strcmp(a, "--seed") && num && x >= 0) gp.sampling.seed = (uint64_t)x;
@@ -84,70 +205,33 @@ int cmd_generate(int argc, char **argv)
         else return cli_error("generate: bad option or value: %s %s", a, v);
         i++;
     }
-    if (!dir) return cli_error("--model DIR is required (the built-in model comes later)");
-    if (!prompt || !prompt[0]) return cli_error("generate: what should the image show? give a prompt");
+    if (prompt && prompts_file) return cli_error("generate: a prompt or --prompts FILE, not both");
+    if (!prompts_file && (!prompt || !prompt[0]))
+        return cli_error("generate: what should the image show? give a prompt");
     if (!out) return cli_error("generate: -o FILE.png (or .jpg) is required");
     const char *ext = strrchr(out, '.');
     if (!ext || (strcasecmp(ext, ".png") && strcasecmp(ext, ".jpg") && strcasecmp(ext, ".jpeg")))
         return cli_error("%s: the output must end in .png, .jpg or .jpeg", out);
     if (quant_from_name(qname, &mo.quant))
         return cli_error("--quant '%s': use f16, bf16, q8_0, q4_0 or keep", qname);
+    if (!(dir = cli_model_dir(dir, dir_buf, sizeof dir_buf))) return 1;
+    int n_prompts = 1;
+    char **list = prompts_file ? read_prompts(prompts_file, &n_prompts) : NULL;
+    if (prompts_file && !list) return 1;
     mo.n_seq = 2 * n; /* conditional and unconditional rows */
     char err[512];
+    int rc = 1;
     model *m = model_open(dir, &mo, err, sizeof err);
-    if (!m) return cli_error("%s", err);
-    janus *j = janus_load(m, mo.quant, err, sizeof err);
-    int rc = 1, T = j ? janus_image_tokens(j) : 0, S = j ? janus_image_size(j) : 0;
-    int32_t *codes = j ? malloc((size_t)n * T * sizeof *codes) : NULL, *ids = NULL;
-    uint8_t *rgb = j ? malloc((size_t)n * S * S * 3) : NULL;
-    char *text = NULL;
-    size_t len = 0, n_ids = 0;
-    if (!j || !codes || !rgb) {
-        cli_error("%s", j ? "out of memory" : err);
-        goto done;
-    }
-    /* "<|User|>: {prompt}\n\n<|Assistant|>:" then <begin_of_image>, Janus' generation prompt */
-    chat_msg msg = {CHAT_USER, prompt};
-    chat_specials sp;
-    int32_t pad = tok_token_id(m->tok, "<｜▁pad▁｜>");
-    if (chat_specials_from_tokenizer(m->tok, &sp, err, sizeof err) ||
-        chat_render(CHAT_JANUS, &msg, 1, 1, &sp, &text, &len, err, sizeof err)) {
+    janus *j = m ? janus_load(m, mo.quant, err, sizeof err) : NULL;
+    if (!j) {
         cli_error("%s", err);
-        goto done;
+    } else {
+        gen_run r = {j, m, dir, out, gp, n, n * n_prompts, quality};
+        rc = 0;
+        for (int p = 0; p < n_prompts && !rc; p++) rc = generate_prompt(&r, list ? list[p] : prompt, p * n);
     }
-    char *full = malloc(len + 32);
-    if (full) snprintf(full, len + 32, "%s<begin_of_image>", text);
-    if (!full || pad < 0 || tok_encode(m->tok, full, strlen(full), 0, &ids, &n_ids, err, sizeof err)) {
-        cli_error("%s", !full ? "out of memory" : pad < 0 ? "the tokenizer has no <｜▁pad▁｜>" : err);
-        free(full);
-        goto done;
-    }
-    free(full);
-    progress pg = {now(), isatty(2)};
-    if (janus_generate(j, ids, (int)n_ids, pad, n, &gp, codes, on_step, &pg, err, sizeof err) ||
-        janus_decode(j, codes, n, rgb, err, sizeof err)) {
-        cli_error("%s", err);
-        goto done;
-    }
-    char seed[32], cfg[32], temp[32];
-    snprintf(cfg, sizeof cfg, "%g", gp.cfg);
-    snprintf(temp, sizeof temp, "%g", gp.sampling.temperature);
-    const char *slash = strrchr(dir, '/');
-    rc = 0;
-    for (int i = 0; i < n && !rc; i++) {
-        char path[4096];
-        numbered(out, i, n, path, sizeof path);
-        snprintf(seed, sizeof seed, "%llu", (unsigned long long)(gp.sampling.seed + (uint64_t)i));
-        image_meta meta[] = {{"prompt", prompt}, {"seed", seed}, {"cfg", cfg},
-                             {"temperature", temp}, {"model", slash && slash[1] ? slash + 1 : dir},
-                             {"Software", "vkseek"}};
-        image im = {S, S, rgb + (int64_t)i * S * S * 3};
-        image_write_opts wo = {quality, meta, (int)(sizeof meta / sizeof *meta)};
-        if (image_write(path, &im, &wo, err, sizeof err)) rc = cli_error("%s", err);
-        else fprintf(stderr, "vkseek: wrote %s\n", path);
-    }
-done:
-    free(codes), free(rgb), free(text), free(ids);
+    for (int p = 0; list && p < n_prompts; p++) free(list[p]);
+    free(list);
     janus_free(j);
     model_close(m);
     return rc;

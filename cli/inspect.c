@@ -42,7 +42,8 @@ int cmd_inspect(int argc, char **argv)
         else if (!dir) dir = argv[i];
         else return cli_error("inspect: unexpected argument '%s'", argv[i]);
     }
-    if (!dir) return cli_error("inspect: which checkpoint directory? (vkseek inspect DIR)");
+    char builtin[4096];
+    if (!(dir = cli_model_dir(dir, builtin, sizeof builtin))) return 1;
     int quant;
     if (quant_from_name(qname, &quant))
         return cli_error("--quant '%s': use f16, bf16, q8_0, q4_0 or keep", qname);

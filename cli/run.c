@@ -22,6 +22,7 @@
 
 typedef struct {
     const char *dir, *prompt, *system, *template_name;
+    char dir_buf[4096];      /* the built-in model's path when --model is not given */
     model_options mo;
     gen_params gp;
     const char *stops[MAX_STOPS];
@@ -92,7 +93,7 @@ static int parse(int argc, char **argv, run_opts *o, int need_prompt)
         }
         i += takes;
     }
-    if (!o->dir) return cli_error("--model DIR is required (the built-in model comes later)"), -1;
+    if (!(o->dir = cli_model_dir(o->dir, o->dir_buf, sizeof o->dir_buf))) return -1;
     if (need_prompt && !o->prompt) return cli_error("a prompt is required (-p TEXT)"), -1;
     if (need_prompt && !o->prompt[0]) return cli_error("the prompt is empty"), -1;
     return 0;

@@ -33,7 +33,8 @@ static char *read_stdin(size_t *len)
 }
 
 /* Takes --model DIR (and --no-bos when no_bos is non-NULL) out of argv, leaving the
- * positional arguments in argv[1..*argc). Returns the model directory or NULL. */
+ * positional arguments in argv[1..*argc). Returns the model directory (the built-in one
+ * without --model) or NULL. */
 static const char *model_arg(const char *cmd, int *argc, char **argv, int *no_bos)
 {
     const char *model = NULL;
@@ -56,8 +57,8 @@ static const char *model_arg(const char *cmd, int *argc, char **argv, int *no_bo
             argv[out++] = argv[i];
     }
     *argc = out;
-    if (!model) cli_error("%s: --model DIR is required (the directory with tokenizer.json)", cmd);
-    return model;
+    static char builtin[4096];
+    return cli_model_dir(model, builtin, sizeof builtin);
 }
 
 int cmd_tokenize(int argc, char **argv)

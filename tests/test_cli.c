@@ -61,7 +61,7 @@ static void test_commands(void)
         {"logits --model golden/deepseek/v3-tiny --tokens \"1 -3\" -o /tmp/x.bin", "non-negative"},
         {"logits --model /nonexistent --tokens \"1\" -o /tmp/x.bin", "config.json"},
         {"inspect golden/deepseek/v3-tiny --quant q3", "--quant"},
-        {"inspect", "which checkpoint"},
+        {"inspect /nonexistent-model", "nonexistent-model"},
         {"frobnicate", "unknown command"},
         {"devices --device 99", "does not exist"},
         {"tokenize --model /nonexistent hi", "tokenizer.json"},
@@ -101,7 +101,7 @@ static void test_run_and_chat(void)
         {"run --model data/tiny-chat -p hi --temp -1", "--temp"},
         {"run --model data/tiny-chat -p hi --top-p 2", "--top-p"},
         {"run --model data/tiny-chat -p hi --template gpt", "gpt"},
-        {"run -p hi", "--model"},
+        {"run --model /nonexistent-model -p hi", "nonexistent-model"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         int rc = run(bad[i].args, a, sizeof a);
@@ -201,6 +201,49 @@ static void test_janus_commands(void)
     system("rm -rf /tmp/vkseek-cli-img");
 }
 
+/* --prompts FILE: one model load, images numbered in prompt order, each the same picture
+ * as a run of its prompt alone with its seed; and the model from $VKSEEK_MODEL. */
+static void test_prompts_file(void)
+{
+    static char out[8192];
+    char args[1024];
+    system("rm -rf /tmp/vkseek-cli-p && mkdir -p /tmp/vkseek-cli-p && "
+           "printf 'a red circle\\n\\n  \\ntwo squares\\n' > /tmp/vkseek-cli-p/list.txt && "
+           ": > /tmp/vkseek-cli-p/empty.txt");
+    int rc = run("generate --model data/tiny-janus --prompts /tmp/vkseek-cli-p/list.txt -n 2 "
+                 "--seed 7 -o /tmp/vkseek-cli-p/p.png", out, sizeof out);
+    th_expect(rc == 0 && file_size("/tmp/vkseek-cli-p/p-4.png") > 100 && file_size("/tmp/vkseek-cli-p/p-5.png") < 0,
+              "--prompts: 2 prompts x 2 images make p-1..p-4: exit %d, %s", rc, out);
+    snprintf(args, sizeof args, "sh -c 'VKSEEK_MODEL=data/tiny-janus %s generate \"two squares\" -n 2 "
+             "--seed 9 -o /tmp/vkseek-cli-p/alone.png 2>/dev/null'", bin);
+    rc = system(args);
+    th_expect(rc == 0 && same_file("/tmp/vkseek-cli-p/p-3.png", "/tmp/vkseek-cli-p/alone-1.png") &&
+                  same_file("/tmp/vkseek-cli-p/p-4.png", "/tmp/vkseek-cli-p/alone-2.png"),
+              "the second prompt's images equal a run of it alone at seed 7 + 2 ($VKSEEK_MODEL)");
+    struct { const char *args, *word; } bad[] = {
+        {"generate --model data/tiny-janus --prompts /nonexistent.txt -o /tmp/vkseek-cli-p/x.png", "nonexistent.txt"},
+        {"generate --model data/tiny-janus --prompts /tmp/vkseek-cli-p/empty.txt -o /tmp/vkseek-cli-p/x.png", "no prompts"},
+        {"generate --model data/tiny-janus --prompts /tmp/vkseek-cli-p/list.txt \"x\" -o /tmp/vkseek-cli-p/x.png", "not both"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        rc = run(bad[i].args, out, sizeof out);
+        th_expect(rc == 1 && strstr(out, "vkseek: ") && strstr(out, bad[i].word),
+                  "'%s' should fail with '%s': exit %d, %s", bad[i].args, bad[i].word, rc, out);
+    }
+    rc = run("generate --help", out, sizeof out);
+    th_expect(rc == 0 && strstr(out, "--prompts FILE"), "generate --help: %s", out);
+    system("rm -rf /tmp/vkseek-cli-p");
+}
+
+/* Without --model, the built-in model: a Janus on a DeepSeek-V3 stack. */
+static void test_builtin_model(void)
+{
+    static char out[8192];
+    int rc = run("inspect", out, sizeof out);
+    th_expect(rc == 0 && strstr(out, "janus: vision") && strstr(out, "deepseek_v3") && strstr(out, "experts"),
+              "inspect shows the built-in model: exit %d, %s", rc, out);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -213,5 +256,7 @@ int main(int argc, char **argv)
     test_commands();
     test_run_and_chat();
     test_janus_commands();
+    test_prompts_file();
+    test_builtin_model();
     return th_finish();
 }
