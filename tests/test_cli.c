@@ -25,6 +25,18 @@ static int run(const char *args, char *out, size_t n)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* Each case must exit 1 with one "vkseek: " line naming the given word. */
+typedef struct { const char *args, *word; } bad_case;
+static void expect_failures(const bad_case *bad, size_t n)
+{
+    static char out[8192];
+    for (size_t i = 0; i < n; i++) {
+        int rc = run(bad[i].args, out, sizeof out);
+        th_expect(rc == 1 && strstr(out, "vkseek: ") && strstr(out, bad[i].word),
+                  "'%s' should fail with '%s': exit %d, %s", bad[i].args, bad[i].word, rc, out);
+    }
+}
+
 static void test_logits_match_golden(void)
 {
     char out[4096], err[256];
@@ -55,7 +67,7 @@ static void test_commands(void)
     th_expect(rc == 0 && strstr(out, "deepseek_v3") && strstr(out, "2 files"), "inspect: %s", out);
     rc = run("tokenize --model golden/tokenizer/deepseek_v3 --no-bos \"Hello, world\"", out, sizeof out);
     th_expect(rc == 0 && strncmp(out, "19923 14 2058", 13) == 0, "tokenize: %s", out);
-    struct { const char *args, *word; } bad[] = {
+    bad_case bad[] = {
         {"logits --model golden/deepseek/v3-tiny --tokens \"0 512\" -o /tmp/x.bin", "outside the vocabulary"},
         {"logits --model golden/deepseek/v3-tiny --tokens \"\" -o /tmp/x.bin", "no token ids"},
         {"logits --model golden/deepseek/v3-tiny --tokens \"1 -3\" -o /tmp/x.bin", "non-negative"},
@@ -66,11 +78,7 @@ static void test_commands(void)
         {"devices --device 99", "does not exist"},
         {"tokenize --model /nonexistent hi", "tokenizer.json"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        rc = run(bad[i].args, out, sizeof out);
-        th_expect(rc == 1 && strstr(out, "vkseek: ") && strstr(out, bad[i].word),
-                  "'%s' should fail with '%s': exit %d, %s", bad[i].args, bad[i].word, rc, out);
-    }
+    expect_failures(bad, sizeof bad / sizeof *bad);
 }
 
 /* run and chat on the tiny model (real weights, random meaning): determinism, limits,
@@ -94,7 +102,7 @@ static void test_run_and_chat(void)
     ra = run(args, a, sizeof a);
     th_expect(ra == 0 && strstr(a, "generated 5 tokens") && strstr(a, "finish: length"),
               "statistics on stderr: %s", a);
-    struct { const char *args, *word; } bad[] = {
+    bad_case bad[] = {
         {"run --model data/tiny-chat -p \"\"", "empty"},
         {"run --model data/tiny-chat -p \"$(head -c 300 /dev/zero | tr '\\0' a)\" --ctx 16", "context"},
         {"run --model data/tiny-chat -p \"$(printf 'bad \\377 utf8')\"", "UTF-8"},
@@ -103,11 +111,7 @@ static void test_run_and_chat(void)
         {"run --model data/tiny-chat -p hi --template gpt", "gpt"},
         {"run --model /nonexistent-model -p hi", "nonexistent-model"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        int rc = run(bad[i].args, a, sizeof a);
-        th_expect(rc == 1 && strstr(a, "vkseek: ") && strstr(a, bad[i].word),
-                  "'%s' should fail with '%s': exit %d, %s", bad[i].args, bad[i].word, rc, a);
-    }
+    expect_failures(bad, sizeof bad / sizeof *bad);
     /* a chat of two turns with a reset between, from stdin */
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "printf 'hi\\n/reset\\nhello again\\n/exit\\n' | %s chat %s -n 6 --temp 0 2>&1", bin, m);
@@ -181,7 +185,7 @@ static void test_janus_commands(void)
     int st = p ? pclose(p) : -1;
     th_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(out, "nonexistent.png"),
               "chat with a picture over stdin: %s", out);
-    struct { const char *args, *word; } bad[] = {
+    bad_case bad[] = {
         {"generate --model data/tiny-janus \"x\" -o /tmp/vkseek-cli-img/x.gif", ".png, .jpg"},
         {"generate --model data/tiny-janus \"x\"", "-o FILE"},
         {"generate --model data/tiny-janus -o /tmp/vkseek-cli-img/x.png", "prompt"},
@@ -191,11 +195,7 @@ static void test_janus_commands(void)
         {"ask --model data/tiny-janus --image data/tiny-janus/README.md \"q\"", "README.md"},
         {"ask --model data/tiny-janus \"q\"", "--image"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        rc = run(bad[i].args, out, sizeof out);
-        th_expect(rc == 1 && strstr(out, "vkseek: ") && strstr(out, bad[i].word),
-                  "'%s' should fail with '%s': exit %d, %s", bad[i].args, bad[i].word, rc, out);
-    }
+    expect_failures(bad, sizeof bad / sizeof *bad);
     th_expect(file_size("/tmp/vkseek-cli-img/x.png") < 0 && file_size("/tmp/vkseek-cli-img/x.gif") < 0,
               "no file left by a failed generate");
     system("rm -rf /tmp/vkseek-cli-img");
@@ -220,16 +220,12 @@ static void test_prompts_file(void)
     th_expect(rc == 0 && same_file("/tmp/vkseek-cli-p/p-3.png", "/tmp/vkseek-cli-p/alone-1.png") &&
                   same_file("/tmp/vkseek-cli-p/p-4.png", "/tmp/vkseek-cli-p/alone-2.png"),
               "the second prompt's images equal a run of it alone at seed 7 + 2 ($VKSEEK_MODEL)");
-    struct { const char *args, *word; } bad[] = {
+    bad_case bad[] = {
         {"generate --model data/tiny-janus --prompts /nonexistent.txt -o /tmp/vkseek-cli-p/x.png", "nonexistent.txt"},
         {"generate --model data/tiny-janus --prompts /tmp/vkseek-cli-p/empty.txt -o /tmp/vkseek-cli-p/x.png", "no prompts"},
         {"generate --model data/tiny-janus --prompts /tmp/vkseek-cli-p/list.txt \"x\" -o /tmp/vkseek-cli-p/x.png", "not both"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        rc = run(bad[i].args, out, sizeof out);
-        th_expect(rc == 1 && strstr(out, "vkseek: ") && strstr(out, bad[i].word),
-                  "'%s' should fail with '%s': exit %d, %s", bad[i].args, bad[i].word, rc, out);
-    }
+    expect_failures(bad, sizeof bad / sizeof *bad);
     rc = run("generate --help", out, sizeof out);
     th_expect(rc == 0 && strstr(out, "--prompts FILE"), "generate --help: %s", out);
     system("rm -rf /tmp/vkseek-cli-p");

@@ -9,25 +9,15 @@ weights (the weights and config.json are symlinks to the goldens).
 Ids: 0 BOS, 1 EOS, 2 pad, 3..258 the 256 byte symbols, a few merges, then the specials."""
 import json, os, sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "train"))
+from bpe import byte_symbols  # noqa: E402  (GPT-2's byte-to-unicode table)
+
 DATA = os.path.join(os.path.dirname(__file__), "..", "tests", "data")
 SPECIALS = {
     "tiny-chat": (512, ["<｜User｜>", "<｜Assistant｜>", "<think>", "</think>"]),
     "tiny-janus": (640, ["<image_placeholder>", "<begin_of_image>", "<end_of_image>",
                          "<|User|>", "<|Assistant|>"]),
 }
-
-
-def byte_symbols():
-    """GPT-2's byte-to-unicode table: printable bytes map to themselves."""
-    keep = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
-    table, extra = {}, 0
-    for b in range(256):
-        if b in keep:
-            table[b] = chr(b)
-        else:
-            table[b] = chr(256 + extra)
-            extra += 1
-    return table
 
 
 def write(name):

@@ -13,12 +13,11 @@ import tempfile
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 import bpe
 import data
 from data import world
-from janus import Janus, TEXT, VISION
+from janus import Janus, TEXT
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "world"))
 import png  # noqa: E402
