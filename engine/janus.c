@@ -236,7 +236,12 @@ int janus_image_tokens(const janus *j)
 
 int janus_decode(janus *j, const int32_t *codes, int n, uint8_t *rgb, char *err, size_t errlen)
 {
-    int g = janus_image_size(j) / vq_decoder_scale(j->vq);
-    return vq_decode(j->vq, codes, n, g, g, NULL, rgb, err, errlen);
+    /* one picture at a time: four 384 px pictures' activations exceed a 128 MiB binding */
+    int g = janus_image_size(j) / vq_decoder_scale(j->vq), S = janus_image_size(j);
+    for (int i = 0; i < n; i++)
+        if (vq_decode(j->vq, codes + (int64_t)i * g * g, 1, g, g, NULL, rgb + (int64_t)i * S * S * 3,
+                      err, errlen))
+            return -1;
+    return 0;
 }
 int janus_codebook(const janus *j) { return (int)j->gen_embed->ne[1]; }
