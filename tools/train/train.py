@@ -152,7 +152,8 @@ class Probe(torch.nn.Module):
                                                     1 + list(world.SIZES).index(sh["size"])])
         return t, bg, count
 
-    def loss(self, v, scenes):
+    def heads(self, v, scenes):
+        """(logits, targets) pairs: per cell shape, colour, size; background; count."""
         n, P, W = v.shape
         g = v.view(n, 8, 8, W)
         cells = torch.stack([torch.stack([g[:, r][:, :, c].mean((1, 2)) for c in self.GROUPS], 1)
@@ -161,14 +162,48 @@ class Probe(torch.nn.Module):
         o = self.cell(cells)
         ns, nc = 1 + len(world.SHAPES), 1 + len(world.COLOURS)
         w = self.whole(v.mean(1))
-        return (F.cross_entropy(o[..., :ns].reshape(-1, ns), t[..., 0].flatten()) +
-                F.cross_entropy(o[..., ns:ns + nc].reshape(-1, nc), t[..., 1].flatten()) +
-                F.cross_entropy(o[..., ns + nc:].reshape(-1, 3), t[..., 2].flatten()) +
-                F.cross_entropy(w[:, :-2], bg) + F.cross_entropy(w[:, -2:], count))
+        return [(o[..., :ns].reshape(-1, ns), t[..., 0].flatten()),
+                (o[..., ns:ns + nc].reshape(-1, nc), t[..., 1].flatten()),
+                (o[..., ns + nc:].reshape(-1, 3), t[..., 2].flatten()),
+                (w[:, :-2], bg), (w[:, -2:], count)]
+
+    def loss(self, v, scenes):
+        return sum(F.cross_entropy(o, t) for o, t in self.heads(v, scenes))
+
+    def accuracy(self, v, scenes):
+        """Fraction right per head: shape, colour and size of the cells that hold a shape;
+        background; count."""
+        h = self.heads(v, scenes)
+        held = h[0][1] > 0
+        return [float((o.argmax(-1) == t)[held if i < 3 else slice(None)].float().mean())
+                for i, (o, t) in enumerate(h)]
 
 
-def train_joint(model, b, ex, imgs, codes, a, rng):
-    probe = Probe(model.vision_model.vision_tower.norm.normalized_shape[0])
+def train_vision(tower, probe, ex, imgs, steps, bs, rng, seed):
+    """The tower and probe alone first, on large batches: cheap steps (no language model) in
+    which the tower learns to see what the questions ask about."""
+    params = list(tower.parameters()) + list(probe.parameters())
+    opt = torch.optim.AdamW(params, lr=2e-3, weight_decay=0.01)
+    for step in range(1, steps + 1):
+        for g in opt.param_groups:
+            g["lr"] = 2e-3 * min(1.0, step / 50) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
+        i = rng.integers(len(ex), size=bs)
+        loss = probe.loss(tower(data.pixels(imgs[i])), [ex[j]["scene"] for j in i])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 100 == 0:
+            log(f"vision {step}/{steps}: probe {loss.item():.3f}")
+    # how well the tower sees, on pictures it has not trained on
+    test = [world.example(seed, i) for i in range(256)]
+    with torch.no_grad():
+        acc = probe.accuracy(tower(data.pixels(np.stack([world.render(e["scene"]) for e in test]))),
+                             [e["scene"] for e in test])
+    log("vision: new pictures read right: " + ", ".join(
+        f"{k} {100 * v:.1f}%" for k, v in zip(("shape", "colour", "size", "background", "count"), acc)))
+
+
+def train_joint(model, probe, b, ex, imgs, codes, a, rng):
     params = [p for n, p in model.named_parameters() if not n.startswith("gen_vision_model.")]
     params += list(probe.parameters())
     opt = torch.optim.AdamW(params, lr=a.lr, betas=(0.9, 0.95), weight_decay=0.01)
@@ -215,6 +250,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--pool", type=int, default=20000, help="world examples rendered for training")
     ap.add_argument("--vq-steps", type=int, default=1000)
+    ap.add_argument("--vision-steps", type=int, default=600)
     ap.add_argument("--lm-steps", type=int, default=950)
     ap.add_argument("--bs-gen", type=int, default=24)
     ap.add_argument("--bs-und", type=int, default=12)
@@ -243,8 +279,11 @@ def main():
     codes = encode_pool(model.gen_vision_model, imgs)
     log(f"pool encoded: {len(np.unique(codes))} distinct codes in use")
 
+    tower = model.vision_model.vision_tower
+    probe = Probe(tower.norm.normalized_shape[0])
+    train_vision(tower, probe, ex, imgs, a.vision_steps, 64, rng, a.seed + 200)
     b = data.Builder(tok, (world.SIZE // 8) ** 2)
-    train_joint(model, b, ex, imgs, codes, a, rng)
+    train_joint(model, probe, b, ex, imgs, codes, a, rng)
 
     export(model, cfg, a.out)
     tok.save(a.out)
