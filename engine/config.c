@@ -273,7 +273,7 @@ static void parse_janus(ctx_t *c, const cJSON *root, model_config *cfg)
     q->embed_dim = get_int(c, gv, "codebook_embed_dim", get_int(c, gv, "n_embed", 8, 1, 4096), 1, 4096);
     q->z_channels = get_int(c, gv, "z_channels", 256, 1, 1 << 16);
     q->ch = get_int(c, gv, "ch", 128, 1, 1 << 16);
-    q->num_res_blocks = get_int(c, gv, "num_res_blocks", 2, 1, 64);
+    q->num_res_blocks = get_int(c, gv, "num_res_blocks", 2, 0, 64);
     const cJSON *cm = cJSON_GetObjectItemCaseSensitive(gv, "decoder_ch_mult");
     if (!cm) cm = cJSON_GetObjectItemCaseSensitive(gv, "ch_mult");
     static const int def_mult[] = {1, 1, 2, 2, 4};

@@ -171,7 +171,7 @@ vq_decoder *vq_decoder_load(gpu_ctx *ctx, const checkpoint *ck, const vq_config 
                  gpu_type_name(wtype));
         return NULL;
     }
-    if (cfg->n_levels < 1 || cfg->n_levels > VQ_MAX_LEVELS || cfg->num_res_blocks < 1 ||
+    if (cfg->n_levels < 1 || cfg->n_levels > VQ_MAX_LEVELS || cfg->num_res_blocks < 0 ||
         cfg->num_res_blocks + 1 > VQ_MAX_BLOCKS) {
         snprintf(err, errlen, "vq decoder: %d levels of %d res blocks (at most %d and %d)",
                  cfg->n_levels, cfg->num_res_blocks, VQ_MAX_LEVELS, VQ_MAX_BLOCKS - 1);

@@ -47,8 +47,9 @@ def make_config(vocab, a):
           "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "rope_scaling": None,
           "attention_bias": False, "tie_word_embeddings": False, "bos_token_id": 0,
           "eos_token_id": 1, "num_nextn_predict_layers": 0, "torch_dtype": "bfloat16"}
-    # The decoder's full-resolution level has 64 channels, two per GroupNorm group: with one
-    # channel per group, norm_out would erase a flat background's colour.
+    # The decoder's full-resolution level has 128 channels, four per GroupNorm group: with two,
+    # norm_out (no skip path around it) reduces a flat region to a sign pattern per group, and
+    # flat colours come back wrong. One res block per level (num_res_blocks 0) halves the cost.
     S, K = world.SIZE, 1024
     return {
         "architectures": ["MultiModalityCausalLM"], "model_type": "multi_modality",
@@ -62,8 +63,8 @@ def make_config(vocab, a):
             "depth": 2, "input_dim": 128, "n_embed": D, "projector_type": "mlp_gelu"}},
         "gen_vision_config": {"cls": "VQ-16", "model_type": "gen_vision", "params": {
             "image_token_size": K, "n_embed": 8, "codebook_size": K, "codebook_embed_dim": 8,
-            "codebook_l2_norm": True, "z_channels": 64, "ch": 32, "num_res_blocks": 1,
-            "encoder_ch_mult": [1, 1, 2, 2], "decoder_ch_mult": [2, 1, 2, 2]}},
+            "codebook_l2_norm": True, "z_channels": 64, "ch": 32, "num_res_blocks": 0,
+            "encoder_ch_mult": [1, 1, 2, 2], "decoder_ch_mult": [4, 1, 2, 2]}},
         "gen_aligner_config": {"cls": "MlpProjector", "model_type": "gen_aligner", "params": {
             "depth": 2, "input_dim": 8, "n_embed": D, "projector_type": "mlp_gelu"}},
         "gen_head_config": {"cls": "vision_head", "model_type": "gen_head", "params": {
@@ -83,18 +84,36 @@ def foreground(x):
     return ((x - x[:, :, :1, :1]).abs().amax(1, keepdim=True) > 0.02).float()
 
 
+def shape_crops(x, fg, size, rng):
+    """A size x size window of each picture around a random shape pixel, on the 8-pixel code
+    grid: four times cheaper than the whole picture, and nearly all of it edges to learn."""
+    out, mask = [], []
+    S = x.shape[-1]
+    for b in range(len(x)):
+        ys, xs = fg[b, 0].nonzero(as_tuple=True)
+        j = int(rng.integers(len(ys))) if len(ys) else None
+        cy, cx = (int(ys[j]), int(xs[j])) if j is not None else (S // 2, S // 2)
+        r, c = (min(max(v - size // 2 + int(rng.integers(-4, 5)), 0), S - size) // 8 * 8 for v in (cy, cx))
+        out.append(x[b, :, r:r + size, c:c + size])
+        mask.append(fg[b, :, r:r + size, c:c + size])
+    return torch.stack(out), torch.stack(mask)
+
+
 def train_vq(vq, imgs, steps, bs, rng):
+    """Reconstruction (shape pixels weighted up) + codebook + commitment losses; 32x32 crops
+    around shapes, then whole pictures for the last tenth of the steps, so that GroupNorm's
+    statistics and the plain backgrounds are those of whole pictures."""
     opt = torch.optim.Adam(vq.parameters(), lr=1e-3)
     K = vq.quantize.embedding.num_embeddings
     used = torch.zeros(K)
     for step in range(1, steps + 1):
         for g in opt.param_groups:
-            g["lr"] = 2e-3 * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / steps)))
+            g["lr"] = 1e-3 * min(1.0, step / 50) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / steps)))
         x = data.pixels(imgs[rng.integers(len(imgs), size=bs)])
-        y, idx, qloss = vq(x)
-        # shapes cover a few percent of the pixels: weigh them so the codes learn shapes,
-        # not only backgrounds
         fg = foreground(x)
+        if step <= 0.9 * steps:
+            x, fg = shape_crops(x, fg, 32, rng)
+        y, idx, qloss = vq(x)
         rec = ((y - x) ** 2 * (1 + 20 * fg)).mean()
         loss = rec + qloss
         opt.zero_grad()
@@ -249,7 +268,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..", "models", "vkseek-shapes"))
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--pool", type=int, default=20000, help="world examples rendered for training")
-    ap.add_argument("--vq-steps", type=int, default=1000)
+    ap.add_argument("--vq-steps", type=int, default=4000)
     ap.add_argument("--vision-steps", type=int, default=600)
     ap.add_argument("--lm-steps", type=int, default=950)
     ap.add_argument("--bs-gen", type=int, default=24)
@@ -274,7 +293,7 @@ def main():
 
     ex, imgs = make_pool(a.pool, a.seed)
     log(f"pool: {len(ex)} pictures")
-    train_vq(model.gen_vision_model, imgs, a.vq_steps, 16, rng)
+    train_vq(model.gen_vision_model, imgs, a.vq_steps, 8, rng)
     model.gen_vision_model.eval()
     codes = encode_pool(model.gen_vision_model, imgs)
     log(f"pool encoded: {len(np.unique(codes))} distinct codes in use")
