@@ -79,6 +79,11 @@ def make_pool(n, seed):
     return ex, imgs
 
 
+def cosine_lr(peak, step, steps, warmup, floor):
+    """Linear warm-up over `warmup` steps, then a cosine from peak down to floor x peak."""
+    return peak * min(1.0, step / warmup) * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * step / steps)))
+
+
 def foreground(x):
     """Pixels that differ from the picture's corner colour, which is always background."""
     return ((x - x[:, :, :1, :1]).abs().amax(1, keepdim=True) > 0.02).float()
@@ -108,7 +113,7 @@ def train_vq(vq, imgs, steps, bs, rng):
     used = torch.zeros(K)
     for step in range(1, steps + 1):
         for g in opt.param_groups:
-            g["lr"] = 1e-3 * min(1.0, step / 50) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / steps)))
+            g["lr"] = cosine_lr(1e-3, step, steps, 50, 0.05)
         x = data.pixels(imgs[rng.integers(len(imgs), size=bs)])
         fg = foreground(x)
         if step <= 0.9 * steps:
@@ -205,7 +210,7 @@ def train_vision(tower, probe, ex, imgs, steps, bs, rng, seed):
     opt = torch.optim.AdamW(params, lr=2e-3, weight_decay=0.01)
     for step in range(1, steps + 1):
         for g in opt.param_groups:
-            g["lr"] = 2e-3 * min(1.0, step / 50) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
+            g["lr"] = cosine_lr(2e-3, step, steps, 50, 0.1)
         i = rng.integers(len(ex), size=bs)
         loss = probe.loss(tower(data.pixels(imgs[i])), [ex[j]["scene"] for j in i])
         opt.zero_grad()
@@ -229,7 +234,7 @@ def train_joint(model, probe, b, ex, imgs, codes, a, rng):
     lm = model.language_model
     n = len(ex)
     for step in range(1, a.lm_steps + 1):
-        lr = a.lr * min(1.0, step / 100) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / a.lm_steps)))
+        lr = cosine_lr(a.lr, step, a.lm_steps, 100, 0.1)
         for g in opt.param_groups:
             g["lr"] = lr
         # captions -> image codes (10% unconditional, for classifier-free guidance)
