@@ -130,6 +130,9 @@ int gpu_get_rows(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *table, gpu_tensor *ids
  * w [n] f32 (ids and w may be views). An id may repeat only across calls, not within one
  * (MoE: one call per expert). Out-of-range ids are skipped. */
 int gpu_add_rows(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *src, gpu_tensor *ids, gpu_tensor *w);
+/* y[:, ids[i]] = src[:, i]: new keys and values into their cache rows. y [D, R] f32 may be
+ * a 2-D view with strided rows (part of each cache row); ids distinct, out-of-range skipped. */
+int gpu_set_rows(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *src, gpu_tensor *ids);
 
 /* Row norms over ne0: y = x / rms(x) * w;  y = (x - mean) / std * w + b. w, b [ne0] f32;
  * b may be NULL. y may be x. */
@@ -142,7 +145,8 @@ int gpu_groupnorm(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *x, gpu_tensor *w, gpu
                   int groups, float eps);
 
 /* Rotary embedding, in place on x [head_dim, n_head, n_tok, n_seq] f32, rotating the first
- * n_rot dims of each head. Token t of sequence s has position pos0 + t.
+ * n_rot dims of each head. Token t of sequence s has position pos0 + t, plus pos[s] when pos
+ * (I32 [n_seq], or NULL) gives each sequence its own offset (a batch of conversations).
  * GPU_ROPE_INTERLEAVED rotates pairs (2i, 2i+1) (DeepSeek's MLA tails); GPU_ROPE_HALF
  * rotates (i, i + n_rot/2) (LLaMA's rotate_half). theta_i = pos * freq_base^(-2i/n_rot),
  * the frequencies adjusted by the context-extension scheme in sc (NULL: none). */
@@ -162,17 +166,20 @@ typedef struct {
     float attn_factor;       /* multiplies cos and sin (YaRN's mscale); 0 or 1: none */
 } gpu_rope_scaling;
 int gpu_rope(gpu_ctx *ctx, gpu_tensor *x, int n_rot, gpu_rope_mode mode, float freq_base,
-             const gpu_rope_scaling *sc, int pos0);
+             const gpu_rope_scaling *sc, int pos0, gpu_tensor *pos);
 
 /* Softmax over ne0 of every row, scaled first: y = softmax(scale * x). y may be x. */
 int gpu_softmax(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *x, float scale);
 
 /* Attention of queries q [Dk, n_head, n_tok, n_seq] over the first n_kv cache rows of
- * k [Dk, n_kv_head, n_ctx, n_seq] and v [Dv, n_kv_head, n_ctx, n_seq] (f32 or f16; v may be
- * a strided view of k, as MLA's absorbed form needs). n_head % n_kv_head == 0 (GQA).
- * Causal: query t sees cache rows j <= pos0 + t. out [Dv, n_head, n_tok, n_seq] f32. */
+ * k [Dk, n_kv_head, n_ctx, n_slot] and v [Dv, n_kv_head, n_ctx, n_slot] (f32 or f16; v may
+ * be a strided view of k, as MLA's absorbed form needs). n_head % n_kv_head == 0 (GQA).
+ * Sequence s reads cache slot slot[s] (I32 [n_seq]; NULL: slot s, and n_slot == n_seq).
+ * Causal: its token t sees cache rows j <= pos0 + t (+ pos[s] when pos, I32 [n_seq], is
+ * given: sequences at different places in their conversations). out [Dv, n_head, n_tok,
+ * n_seq] f32. */
 int gpu_attention(gpu_ctx *ctx, gpu_tensor *out, gpu_tensor *q, gpu_tensor *k, gpu_tensor *v,
-                  int n_kv, int pos0, float scale, int causal);
+                  int n_kv, int pos0, gpu_tensor *slot, gpu_tensor *pos, float scale, int causal);
 
 /* Element-wise. a, b, y contiguous f32; b broadcasts when its element count divides a's
  * (a bias [ne0] over rows, a per-channel [1,1,C] over [W,H,C]). y may alias a. */

@@ -12,8 +12,23 @@
 #define ATTN_TARGET_GROUPS 4096    /* workgroups worth splitting the cache for */
 #define ATTN_SCRATCH_BYTES (32u << 20) /* chunk partials per pass */
 
+/* An optional per-sequence I32 [n_seq] index, bound in binding b (stand-in: q, unread). */
+static int bind_seq_index(gpu_ctx *ctx, gpu_bind *b, gpu_tensor *idx, gpu_tensor *q,
+                          uint32_t *off)
+{
+    *off = 0;
+    if (!idx) return gpu_bind_tensor(ctx, b, q, 0, NULL);
+    if (gpu_check_type(ctx, "attention", idx, GPU_I32) ||
+        gpu_check_contiguous(ctx, "attention", idx))
+        return -1;
+    if (gpu_nelem(idx) != q->ne[3])
+        return gpu_fail(ctx, "attention: %s has %lld entries for %lld sequences", idx->name,
+                        (long long)gpu_nelem(idx), (long long)q->ne[3]);
+    return gpu_bind_tensor(ctx, b, idx, 0, off);
+}
+
 int gpu_attention(gpu_ctx *ctx, gpu_tensor *out, gpu_tensor *q, gpu_tensor *k, gpu_tensor *v,
-                  int n_kv, int pos0, float scale, int causal)
+                  int n_kv, int pos0, gpu_tensor *slot, gpu_tensor *pos, float scale, int causal)
 {
     if (ctx->failed) return -1;
     const char *op = "attention";
@@ -30,7 +45,8 @@ int gpu_attention(gpu_ctx *ctx, gpu_tensor *out, gpu_tensor *q, gpu_tensor *k, g
     int64_t dk = q->ne[0], H = q->ne[1], T = q->ne[2], S = q->ne[3];
     int64_t dv = v->ne[0], Hkv = k->ne[1];
     if (k->ne[0] != dk || dk > ATTN_MAX_DK || v->ne[1] != Hkv || Hkv < 1 || H % Hkv ||
-        k->ne[2] < n_kv || v->ne[2] < n_kv || k->ne[3] != S || v->ne[3] != S || n_kv < 1 ||
+        k->ne[2] < n_kv || v->ne[2] < n_kv || v->ne[3] != k->ne[3] ||
+        (slot ? k->ne[3] < 1 : k->ne[3] != S) || n_kv < 1 ||
         out->ne[0] != dv || out->ne[1] != H || out->ne[2] != T || out->ne[3] != S ||
         pos0 < 0 || k->nb[0] != 1 || v->nb[0] != 1 || T * S > 65535 || H > 65535)
         return gpu_fail(ctx, "attention: shapes do not fit (n_kv %d): q %s, k %s, v %s, out %s",
@@ -62,10 +78,12 @@ int gpu_attention(gpu_ctx *ctx, gpu_tensor *out, gpu_tensor *q, gpu_tensor *k, g
     if (blk > T) blk = T;
     if (blk * S > 65535) blk = 65535 / S;
 
-    uint32_t q_off, k_off, v_off;
-    gpu_bind b[5], m[3];
+    uint32_t q_off, k_off, v_off, slot_off, pos_off;
+    gpu_bind b[7], m[3];
     if (gpu_bind_tensor(ctx, &b[0], q, 0, &q_off) || gpu_bind_tensor(ctx, &b[1], k, 0, &k_off) ||
-        gpu_bind_tensor(ctx, &b[2], v, 0, &v_off))
+        gpu_bind_tensor(ctx, &b[2], v, 0, &v_off) ||
+        bind_seq_index(ctx, &b[5], slot, q, &slot_off) ||
+        bind_seq_index(ctx, &b[6], pos, q, &pos_off))
         return -1;
     gpu_tensor part, ml;
     if (n_chunks > 1) {
@@ -89,12 +107,14 @@ int gpu_attention(gpu_ctx *ctx, gpu_tensor *out, gpu_tensor *q, gpu_tensor *k, g
             uint32_t k_off, k_nb1, k_nb2, k_nb3, v_off, v_nb1, v_nb2, v_nb3;
             uint32_t q_off, t0, n_tok_blk, tiles_per_chunk, direct;
             float scale;
+            uint32_t slot_off, pos_off, n_slot, has_slot, has_pos;
         } pc = {(uint32_t)dk, (uint32_t)dv, (uint32_t)H, (uint32_t)T, (uint32_t)(H / Hkv),
                 (uint32_t)n_kv, (uint32_t)pos0, causal != 0,
                 k_off, (uint32_t)k->nb[1], (uint32_t)k->nb[2], (uint32_t)k->nb[3],
                 v_off, (uint32_t)v->nb[1], (uint32_t)v->nb[2], (uint32_t)v->nb[3],
-                q_off, (uint32_t)t0, (uint32_t)nt, tiles_per_chunk, n_chunks == 1, scale};
-        gpu_dispatch_desc d = {.op = op, .shader = shader, .binds = b, .n_binds = 5, .push = &pc,
+                q_off, (uint32_t)t0, (uint32_t)nt, tiles_per_chunk, n_chunks == 1, scale,
+                slot_off, pos_off, (uint32_t)k->ne[3], slot != NULL, pos != NULL};
+        gpu_dispatch_desc d = {.op = op, .shader = shader, .binds = b, .n_binds = 7, .push = &pc,
                                .push_size = sizeof pc};
         d.n_spec = gpu_spec_base(ctx, d.spec, wg);
         d.spec[d.n_spec++] = dpt;

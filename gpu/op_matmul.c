@@ -189,32 +189,48 @@ int gpu_get_rows(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *table, gpu_tensor *ids
     return 0;
 }
 
-int gpu_add_rows(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *src, gpu_tensor *ids, gpu_tensor *w)
+/* y[:, ids[i]] = (set ? 0 : y[:, ids[i]] + w[i] *) src[:, i]: gpu_add_rows and gpu_set_rows. */
+static int scatter_rows(gpu_ctx *ctx, const char *op, gpu_tensor *y, gpu_tensor *src,
+                        gpu_tensor *ids, gpu_tensor *w)
 {
     if (ctx->failed) return -1;
     char sy[160], ss[160], si[160];
-    const char *op = "add_rows";
     if (gpu_check_type(ctx, op, y, GPU_F32) || gpu_check_type(ctx, op, src, GPU_F32) ||
-        gpu_check_type(ctx, op, ids, GPU_I32) || gpu_check_type(ctx, op, w, GPU_F32) ||
-        gpu_check_contiguous(ctx, op, y) || gpu_check_contiguous(ctx, op, src) ||
-        gpu_check_contiguous(ctx, op, ids) || gpu_check_contiguous(ctx, op, w) ||
-        gpu_check_distinct(ctx, op, y, src))
+        gpu_check_type(ctx, op, ids, GPU_I32) || (w && gpu_check_type(ctx, op, w, GPU_F32)) ||
+        gpu_check_contiguous(ctx, op, src) || gpu_check_contiguous(ctx, op, ids) ||
+        (w && gpu_check_contiguous(ctx, op, w)) || gpu_check_distinct(ctx, op, y, src))
         return -1;
+    /* y: rows of ne0 elements, nb1 apart (a 2-D view or a contiguous tensor) */
     int64_t D = y->ne[0], R = gpu_nelem(y) / D, n = gpu_nelem(ids);
-    if (src->ne[0] != D || gpu_nelem(src) != D * n || gpu_nelem(w) != n || n > 65535)
-        return gpu_fail(ctx, "add_rows: shapes do not fit: y %s, src %s, ids %s",
+    int flat = gpu_is_contiguous(y) || (y->ne[2] == 1 && y->ne[3] == 1 && y->nb[0] == 1);
+    if (!flat || src->ne[0] != D || gpu_nelem(src) != D * n || (w && gpu_nelem(w) != n) ||
+        n > 65535 || (y->ne[1] > 1 && y->nb[1] < D))
+        return gpu_fail(ctx, "%s: shapes do not fit: y %s, src %s, ids %s", op,
                         gpu_shape_str(y, sy, sizeof sy), gpu_shape_str(src, ss, sizeof ss),
                         gpu_shape_str(ids, si, sizeof si));
-    uint32_t ids_off, w_off;
+    uint32_t y_off, ids_off, w_off = 0;
     gpu_bind b[4];
-    if (gpu_bind_tensor(ctx, &b[0], y, 1, NULL) || gpu_bind_tensor(ctx, &b[1], src, 0, NULL) ||
-        gpu_bind_tensor(ctx, &b[2], ids, 0, &ids_off) || gpu_bind_tensor(ctx, &b[3], w, 0, &w_off))
+    if (gpu_bind_tensor(ctx, &b[0], y, 1, &y_off) || gpu_bind_tensor(ctx, &b[1], src, 0, NULL) ||
+        gpu_bind_tensor(ctx, &b[2], ids, 0, &ids_off) ||
+        gpu_bind_tensor(ctx, &b[3], w ? w : src, 0, w ? &w_off : NULL)) /* src: unread stand-in */
         return -1;
-    struct { uint32_t D, n, rows, ids_off, w_off; } pc = {(uint32_t)D, (uint32_t)n, (uint32_t)R,
-                                                         ids_off, w_off};
+    int64_t nb1 = gpu_is_contiguous(y) ? D : y->nb[1];
+    struct { uint32_t D, n, rows, ids_off, w_off, y_off, y_nb1, set; } pc = {
+        (uint32_t)D, (uint32_t)n, (uint32_t)R, ids_off, w_off, y_off, (uint32_t)nb1, w == NULL};
     gpu_dispatch_desc d = {.op = op, .shader = "add_rows", .binds = b, .n_binds = 4, .push = &pc,
                            .push_size = sizeof pc, .loop_iters = 1};
     d.n_spec = gpu_spec_base(ctx, d.spec, ctx->wg);
     d.groups[0] = gpu_div_up((uint64_t)D, ctx->wg), d.groups[1] = (uint32_t)n, d.groups[2] = 1;
     return gpu_dispatch(ctx, &d);
+}
+
+int gpu_add_rows(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *src, gpu_tensor *ids, gpu_tensor *w)
+{
+    if (!w) return gpu_fail(ctx, "add_rows: no weights");
+    return scatter_rows(ctx, "add_rows", y, src, ids, w);
+}
+
+int gpu_set_rows(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *src, gpu_tensor *ids)
+{
+    return scatter_rows(ctx, "set_rows", y, src, ids, NULL);
 }

@@ -89,11 +89,17 @@ void gpu_rope_tables_free(gpu_ctx *ctx)
 }
 
 int gpu_rope(gpu_ctx *ctx, gpu_tensor *x, int n_rot, gpu_rope_mode mode, float freq_base,
-             const gpu_rope_scaling *sc, int pos0)
+             const gpu_rope_scaling *sc, int pos0, gpu_tensor *pos)
 {
     if (ctx->failed) return -1;
     char sx[160];
-    if (gpu_check_type(ctx, "rope", x, GPU_F32) || gpu_check_contiguous(ctx, "rope", x)) return -1;
+    if (gpu_check_type(ctx, "rope", x, GPU_F32) || gpu_check_contiguous(ctx, "rope", x) ||
+        (pos && (gpu_check_type(ctx, "rope", pos, GPU_I32) ||
+                 gpu_check_contiguous(ctx, "rope", pos))))
+        return -1;
+    if (pos && gpu_nelem(pos) != x->ne[3])
+        return gpu_fail(ctx, "rope: %lld positions for %lld sequences", (long long)gpu_nelem(pos),
+                        (long long)x->ne[3]);
     if (mode != GPU_ROPE_INTERLEAVED && mode != GPU_ROPE_HALF)
         return gpu_fail(ctx, "rope: unknown mode %d", (int)mode);
     if (n_rot < 2 || n_rot % 2 || n_rot > x->ne[0] || n_rot > 1024 || pos0 < 0 || freq_base <= 0)
@@ -104,14 +110,19 @@ int gpu_rope(gpu_ctx *ctx, gpu_tensor *x, int n_rot, gpu_rope_mode mode, float f
         return gpu_fail(ctx, "rope: bad scaling parameters");
     gpu_tensor *f = rope_table(ctx, n_rot, freq_base, sc);
     if (!f) return -1;
-    gpu_bind b[2];
-    if (gpu_bind_tensor(ctx, &b[0], x, 1, NULL) || gpu_bind_tensor(ctx, &b[1], f, 0, NULL))
+    gpu_bind b[3];
+    uint32_t pos_off = 0;
+    if (gpu_bind_tensor(ctx, &b[0], x, 1, NULL) || gpu_bind_tensor(ctx, &b[1], f, 0, NULL) ||
+        gpu_bind_tensor(ctx, &b[2], pos ? pos : f, 0, &pos_off)) /* f: unread stand-in */
         return -1;
-    struct { uint32_t head_dim, n_head, n_tok, n_seq, n_rot, mode, pos0; float attn_factor; } pc = {
-        (uint32_t)x->ne[0], (uint32_t)x->ne[1], (uint32_t)x->ne[2], (uint32_t)x->ne[3],
-        (uint32_t)n_rot, (uint32_t)mode, (uint32_t)pos0,
-        sc && sc->attn_factor > 0 ? sc->attn_factor : 1.0f};
-    gpu_dispatch_desc d = {.op = "rope", .shader = "rope", .binds = b, .n_binds = 2, .push = &pc,
+    struct {
+        uint32_t head_dim, n_head, n_tok, n_seq, n_rot, mode, pos0;
+        float attn_factor;
+        uint32_t pos_off, has_pos;
+    } pc = {(uint32_t)x->ne[0], (uint32_t)x->ne[1], (uint32_t)x->ne[2], (uint32_t)x->ne[3],
+            (uint32_t)n_rot, (uint32_t)mode, (uint32_t)pos0,
+            sc && sc->attn_factor > 0 ? sc->attn_factor : 1.0f, pos_off, pos != NULL};
+    gpu_dispatch_desc d = {.op = "rope", .shader = "rope", .binds = b, .n_binds = 3, .push = &pc,
                            .push_size = sizeof pc, .loop_iters = 1};
     d.n_spec = gpu_spec_base(ctx, d.spec, ctx->wg);
     gpu_grid(ctx, gpu_div_up((uint64_t)(n_rot / 2) * x->ne[1] * x->ne[2] * x->ne[3], ctx->wg),

@@ -6,6 +6,8 @@
 // is normalised and written out; otherwise the chunk's (acc, max, sum) go to scratch and
 // attention_merge.comp combines them. K and V are strided views (V may be the first Dv dims
 // of K, as in MLA's absorbed form). Tokens are processed in blocks [t0, t0 + n_tok_blk).
+// A batch of sequences at different places: query sequence s reads cache slot SLOT[s] (else
+// s) and its token t sits at pos0 + t (+ POS[s]), which bounds what it sees when causal.
 #include "common.glsl"
 layout(constant_id = 1) const uint DPT = 1;   // output dims per invocation: ceil(dv / WG)
 #ifdef KV_F16
@@ -22,10 +24,13 @@ float v_at(uint i) { return Vf[i]; }
 layout(binding = 0) readonly buffer Qb { float Q[]; };
 layout(binding = 3) writeonly buffer Ob { float O[]; };   // out, or [chunk][row][Dv]
 layout(binding = 4) writeonly buffer Mb { vec2 ML[]; };   // [chunk][row] (max, sum)
+layout(binding = 5) readonly buffer Sb { int SLOT[]; };
+layout(binding = 6) readonly buffer Pb { int POS[]; };
 layout(push_constant) uniform P {
     uint dk, dv, n_head, n_tok, group, n_kv, pos0, causal;
     uint k_off, k_nb1, k_nb2, k_nb3, v_off, v_nb1, v_nb2, v_nb3;
     uint q_off, t0, n_tok_blk, tiles_per_chunk, direct; float scale;
+    uint slot_off, pos_off, n_slot, has_slot, has_pos;
 } p;
 
 shared float qs[576];
@@ -40,7 +45,10 @@ void main()
     for (uint d = TID; d < p.dk; d += WG) qs[d] = Q[p.q_off + qrow * p.dk + d];
     barrier();
 
-    uint limit = p.causal != 0u ? min(p.n_kv, p.pos0 + t + 1u) : p.n_kv;
+    uint slot = p.has_slot != 0u ? uint(SLOT[p.slot_off + s]) : s;
+    uint pos = p.pos0 + t + (p.has_pos != 0u ? uint(POS[p.pos_off + s]) : 0u);
+    uint limit = p.causal != 0u ? min(p.n_kv, pos + 1u) : p.n_kv;
+    if (slot >= p.n_slot) limit = 0u;   // never read outside the cache
     uint first = chunk * p.tiles_per_chunk * WG;
     uint end = min(limit, first + p.tiles_per_chunk * WG);
     float m = -1.0 / 0.0, l = 0.0;
@@ -50,7 +58,7 @@ void main()
         uint j = base + TID;
         float score = -1.0 / 0.0;
         if (j < end) {
-            uint kb = p.k_off + s * p.k_nb3 + j * p.k_nb2 + hk * p.k_nb1;
+            uint kb = p.k_off + slot * p.k_nb3 + j * p.k_nb2 + hk * p.k_nb1;
             float a = 0.0;
             for (uint d = 0; d < p.dk; d++) a = fma(qs[d], k_at(kb + d), a);
             score = a * p.scale;
@@ -65,7 +73,7 @@ void main()
             uint d = TID + k * WG;
             if (d < p.dv) {
                 float a = acc[k] * corr;
-                uint vb = p.v_off + s * p.v_nb3 + base * p.v_nb2 + hk * p.v_nb1 + d;
+                uint vb = p.v_off + slot * p.v_nb3 + base * p.v_nb2 + hk * p.v_nb1 + d;
                 for (uint i = 0; i < n; i++) a = fma(ps[i], v_at(vb + i * p.v_nb2), a);
                 acc[k] = a;
             }

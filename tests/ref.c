@@ -105,7 +105,8 @@ void ref_groupnorm(float *y, const float *x, const float *w, const float *b, int
 }
 
 void ref_rope(float *x, int64_t head_dim, int64_t n_head, int64_t n_tok, int64_t n_seq,
-              int n_rot, int half_mode, float base, const gpu_rope_scaling *sc, int pos0)
+              int n_rot, int half_mode, float base, const gpu_rope_scaling *sc, int pos0,
+              const int *pos)
 {
     int half = n_rot / 2;
     gpu_rope_kind kind = sc ? sc->kind : GPU_ROPE_PLAIN;
@@ -140,7 +141,8 @@ void ref_rope(float *x, int64_t head_dim, int64_t n_head, int64_t n_tok, int64_t
             for (int64_t h = 0; h < n_head; h++) {
                 float *p = x + ((s * n_tok + t) * n_head + h) * head_dim;
                 for (int i = 0; i < half; i++) {
-                    float angle = (float)(pos0 + t) * (float)freq[i]; /* f32 product, as torch */
+                    int at = pos0 + (int)t + (pos ? pos[s] : 0);
+                    float angle = (float)at * (float)freq[i]; /* f32 product, as torch */
                     double c = cos(angle) * mscale, sn = sin(angle) * mscale;
                     int a = half_mode ? i : 2 * i, b = half_mode ? i + half : 2 * i + 1;
                     double x0 = p[a], x1 = p[b];
@@ -163,7 +165,8 @@ void ref_softmax(float *y, const float *x, int64_t n, int64_t rows, float scale)
 
 void ref_attention(float *out, const float *q, const float *k, const float *v, int64_t dk,
                    int64_t dv, int64_t H, int64_t Hkv, int64_t T, int64_t S, int n_kv, int pos0,
-                   float scale, int causal, const int64_t knb[4], const int64_t vnb[4])
+                   const int *slot, const int *pos, float scale, int causal,
+                   const int64_t knb[4], const int64_t vnb[4])
 {
     double *p = malloc((size_t)n_kv * sizeof *p);
     for (int64_t s = 0; s < S; s++)
@@ -171,12 +174,14 @@ void ref_attention(float *out, const float *q, const float *k, const float *v, i
             for (int64_t h = 0; h < H; h++) {
                 int64_t hk = h / (H / Hkv);
                 const float *qr = q + ((s * T + t) * H + h) * dk;
-                int limit = causal ? (int)fmin(n_kv, pos0 + t + 1) : n_kv;
+                int64_t c = slot ? slot[s] : s; /* the cache slot */
+                int at = pos0 + (int)t + (pos ? pos[s] : 0);
+                int limit = causal ? (int)fmin(n_kv, at + 1) : n_kv;
                 double m = -INFINITY, sum = 0;
                 for (int j = 0; j < limit; j++) {
                     double acc = 0;
                     for (int64_t d = 0; d < dk; d++)
-                        acc += (double)qr[d] * k[knb[0] + d + hk * knb[1] + j * knb[2] + s * knb[3]];
+                        acc += (double)qr[d] * k[knb[0] + d + hk * knb[1] + j * knb[2] + c * knb[3]];
                     p[j] = acc * scale;
                     m = fmax(m, p[j]);
                 }
@@ -185,7 +190,7 @@ void ref_attention(float *out, const float *q, const float *k, const float *v, i
                 for (int64_t d = 0; d < dv; d++) {
                     double acc = 0;
                     for (int j = 0; j < limit; j++)
-                        acc += p[j] * v[vnb[0] + d + hk * vnb[1] + j * vnb[2] + s * vnb[3]];
+                        acc += p[j] * v[vnb[0] + d + hk * vnb[1] + j * vnb[2] + c * vnb[3]];
                     o[d] = (float)(acc / sum);
                 }
             }

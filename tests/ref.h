@@ -18,12 +18,15 @@ void ref_layernorm(float *y, const float *x, const float *w, const float *b, int
 void ref_groupnorm(float *y, const float *x, const float *w, const float *b, int64_t hw,
                    int64_t C, int64_t B, int groups, float eps);
 void ref_rope(float *x, int64_t head_dim, int64_t n_head, int64_t n_tok, int64_t n_seq,
-              int n_rot, int half_mode, float base, const gpu_rope_scaling *sc, int pos0);
+              int n_rot, int half_mode, float base, const gpu_rope_scaling *sc, int pos0,
+              const int *pos);
 void ref_softmax(float *y, const float *x, int64_t n, int64_t rows, float scale);
-/* k, v: element (d, head, pos, seq) at off + d + head*nb1 + pos*nb2 + seq*nb3. */
+/* k, v: element (d, head, pos, slot) at off + d + head*nb1 + pos*nb2 + slot*nb3; sequence s
+ * reads slot[s] (NULL: s) and its token t sits at pos0 + t (+ pos[s]). */
 void ref_attention(float *out, const float *q, const float *k, const float *v, int64_t dk,
                    int64_t dv, int64_t H, int64_t Hkv, int64_t T, int64_t S, int n_kv, int pos0,
-                   float scale, int causal, const int64_t knb[4], const int64_t vnb[4]);
+                   const int *slot, const int *pos, float scale, int causal,
+                   const int64_t knb[4], const int64_t vnb[4]);
 float ref_silu(float x);
 float ref_gelu(float x);
 float ref_gelu_tanh(float x);

@@ -26,7 +26,7 @@ typedef struct {
     gpu_tensor *router;               /* (E, D) f32 */
     float *router_bias;               /* (E) selection bias on the host, or NULL */
     gpu_tensor **e_gate, **e_up, **e_down; /* per expert: (F, D), (F, D), (D, F) */
-    gpu_tensor *cache;                /* [r+R, 1, n_seq, n_ctx]: position-major (short binds) */
+    gpu_tensor *cache;                /* [r+R, 1, n_slot, n_ctx] */
 } ds_layer;
 
 typedef struct {
@@ -298,15 +298,16 @@ static gpu_tensor *view(lm *m, gpu_tensor *t, int64_t n0, int64_t n1, int64_t n2
     return t ? gpu_view(m->ctx, t, n0, n1, n2, n3, b1, b2, b3, off) : NULL;
 }
 
-#define NVIEWS 13
+#define NVIEWS 11
 
 /* x = x + o_proj(MLA(norm(x))) in the absorbed form over the latent cache. */
-static int mla_block(lm *m, ds_layer *L, gpu_tensor *x, int T, int pos)
+static int mla_block(lm *m, ds_layer *L, gpu_tensor *x, const lm_batch *b)
 {
     gpu_ctx *g = m->ctx;
     mla *d = m->st;
     const lm_config *c = &m->c;
-    int64_t S = m->o.n_seq, N = T * S, H = d->H, P = d->P, R = d->R, r = d->r, Vd = d->Vd;
+    int64_t T = b->n_tok, S = b->n_rows, N = T * S, n_slot = m->o.n_seq;
+    int64_t H = d->H, P = d->P, R = d->R, r = d->r, Vd = d->Vd;
     int64_t K = r + R;
     gpu_tensor *v[NVIEWS] = {0};
     gpu_rmsnorm(g, m->xb, x, L->attn_norm, c->rms_norm_eps);
@@ -324,28 +325,29 @@ static int mla_block(lm *m, ds_layer *L, gpu_tensor *x, int T, int pos)
     gpu_tensor *cr = v[1] = view(m, d->c_raw, r, 1, T, S, r, r, r * T, 0);
     gpu_rmsnorm(g, d->c_n, cr, L->kv_a_norm, c->rms_norm_eps);
     gpu_copy(g, d->kpe, v[2] = view(m, d->kva, R, 1, T, S, K, K, K * T, r));
-    gpu_rope(g, d->kpe, (int)R, GPU_ROPE_INTERLEAVED, c->rope_theta, &d->yarn, pos);
-    /* append [c | k_pe] to the cache at rows pos .. pos+T-1 */
-    /* cache strides: sequence K, position K*S */
-    gpu_copy(g, v[3] = view(m, L->cache, r, 1, T, S, K, K * S, K, (int64_t)pos * K * S), d->c_n);
-    gpu_copy(g, v[4] = view(m, L->cache, R, 1, T, S, K, K * S, K, (int64_t)pos * K * S + r), d->kpe);
+    gpu_rope(g, d->kpe, (int)R, GPU_ROPE_INTERLEAVED, c->rope_theta, &d->yarn, 0, b->pos);
+    /* append [c | k_pe] to each row's cache slot */
+    lm_cache_store(m, L->cache, K, 0, d->c_n, b);
+    lm_cache_store(m, L->cache, K, r, d->kpe, b);
     /* q_pe = rope(q[:, P:]); q_latent = W_UK^T q_nope, per head */
     int64_t qw = P + R;
     gpu_copy(g, d->qpe, v[5] = view(m, d->q, R, H, T, S, qw, qw * H, qw * H * T, P));
-    gpu_rope(g, d->qpe, (int)R, GPU_ROPE_INTERLEAVED, c->rope_theta, &d->yarn, pos);
+    gpu_rope(g, d->qpe, (int)R, GPU_ROPE_INTERLEAVED, c->rope_theta, &d->yarn, 0, b->pos);
     gpu_copy(g, d->qn, v[6] = view(m, d->q, P, N, H, 1, qw * H, qw, qw * H * N, 0));
     gpu_matmul(g, d->qc, L->w_uk, d->qn);
     /* q_abs = [q_latent | q_pe] per head: one 576-wide query against the cache rows */
     gpu_copy(g, v[7] = view(m, d->qabs, r, N, H, 1, H * K, K, H * K * N, 0), d->qc);
     gpu_copy(g, v[8] = view(m, d->qabs, R, H, T, S, K, K * H, K * H * T, r), d->qpe);
-    /* K: the rows in use, 576 wide; V: their first r dims */
-    gpu_tensor *kc = v[12] = view(m, L->cache, K, 1, pos + T, S, K, K * S, K, 0);
-    gpu_tensor *vc = v[9] = view(m, L->cache, r, 1, pos + T, S, K, K * S, K, 0);
-    gpu_attention(g, d->oc, d->qabs, kc, vc, pos + T, pos, d->scale, 1);
+    /* K: the rows in use, 576 wide; V: their first r dims (cache strides: slot K, position
+     * K * n_slot) */
+    int64_t n_kv = b->n_kv;
+    gpu_tensor *kc = v[3] = view(m, L->cache, K, 1, n_kv, n_slot, K, K * n_slot, K, 0);
+    gpu_tensor *vc = v[4] = view(m, L->cache, r, 1, n_kv, n_slot, K, K * n_slot, K, 0);
+    gpu_attention(g, d->oc, d->qabs, kc, vc, b->n_kv, 0, b->slot, b->pos, d->scale, 1);
     /* o = W_UV o_latent per head, heads concatenated, then o_proj */
-    gpu_copy(g, d->oc2, v[10] = view(m, d->oc, r, N, H, 1, H * r, r, H * r * N, 0));
+    gpu_copy(g, d->oc2, v[9] = view(m, d->oc, r, N, H, 1, H * r, r, H * r * N, 0));
     gpu_matmul(g, d->oh, L->w_uv, d->oc2);
-    gpu_copy(g, v[11] = view(m, d->oflat, Vd, N, H, 1, H * Vd, Vd, H * Vd * N, 0), d->oh);
+    gpu_copy(g, v[10] = view(m, d->oflat, Vd, N, H, 1, H * Vd, Vd, H * Vd * N, 0), d->oh);
     gpu_matmul(g, d->out, L->wo, d->oflat);
     gpu_add(g, x, x, d->out);
     for (int i = 0; i < NVIEWS; i++) gpu_free(g, v[i]);
@@ -353,12 +355,13 @@ static int mla_block(lm *m, ds_layer *L, gpu_tensor *x, int T, int pos)
 }
 
 /* x = x + ffn(norm(x)): dense SwiGLU, or shared experts + the routed experts' weighted sum */
-static int ffn_block(lm *m, ds_layer *L, int li, gpu_tensor *x, int T, char *err, size_t errlen)
+static int ffn_block(lm *m, ds_layer *L, int li, gpu_tensor *x, const lm_batch *b, char *err,
+                     size_t errlen)
 {
     gpu_ctx *g = m->ctx;
     mla *d = m->st;
     const lm_config *c = &m->c;
-    int64_t S = m->o.n_seq, N = T * S, D = c->hidden_size;
+    int64_t N = (int64_t)b->n_tok * b->n_rows, D = c->hidden_size;
     gpu_rmsnorm(g, m->xb, x, L->ffn_norm, c->rms_norm_eps);
     if (!is_moe(c, li)) {
         swiglu_mlp(g, d->out, m->xb, L->gate, L->up, L->down, d->g, d->u, d->h);
@@ -426,11 +429,11 @@ static int ffn_block(lm *m, ds_layer *L, int li, gpu_tensor *x, int T, char *err
     return rc ? -1 : 0;
 }
 
-static int ds_layer_fn(lm *m, int i, gpu_tensor *x, int n_tok, int pos, char *err, size_t errlen)
+static int ds_layer_fn(lm *m, int i, gpu_tensor *x, const lm_batch *b, char *err, size_t errlen)
 {
     mla *d = m->st;
-    mla_block(m, &d->l[i], x, n_tok, pos);
-    return ffn_block(m, &d->l[i], i, x, n_tok, err, errlen);
+    mla_block(m, &d->l[i], x, b);
+    return ffn_block(m, &d->l[i], i, x, b, err, errlen);
 }
 
 const lm_stack deepseek_stack = {ds_load, ds_free, ds_acts, ds_layer_fn};

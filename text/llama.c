@@ -14,8 +14,7 @@ typedef struct {
     gpu_tensor *ffn_norm;           /* (D) */
     gpu_tensor *w_gate, *w_up;      /* (F, D) */
     gpu_tensor *w_down;             /* (D, F) */
-    gpu_tensor *k_cache, *v_cache;  /* [hd, Hkv, n_seq, n_ctx]: position-major, so the rows in
-                                       use by every sequence are one short span to bind */
+    gpu_tensor *k_cache, *v_cache;  /* [hd, Hkv, n_slot, n_ctx] */
 } layer;
 
 typedef struct {
@@ -148,7 +147,7 @@ static int llama_acts(lm *m, int n_tok, int n_seq, char *err, size_t errlen)
 }
 
 /* x = x + o(attention(rope(q(norm(x))), cache)) */
-static void attention_block(lm *m, layer *L, gpu_tensor *x, int n_tok, int pos)
+static void attention_block(lm *m, layer *L, gpu_tensor *x, const lm_batch *b)
 {
     gpu_ctx *g = m->ctx;
     dense *a = m->st;
@@ -163,23 +162,18 @@ static void attention_block(lm *m, layer *L, gpu_tensor *x, int n_tok, int pos)
         gpu_add(g, a->k, a->k, L->bk);
         gpu_add(g, a->v, a->v, L->bv);
     }
-    gpu_rope(g, a->q4, (int)hd, GPU_ROPE_HALF, c->rope_theta, &a->rope, pos);
-    gpu_rope(g, a->k4, (int)hd, GPU_ROPE_HALF, c->rope_theta, &a->rope, pos);
-    /* append this step's keys and values to the cache rows pos .. pos+n_tok-1 */
-    int64_t nb3 = hd * Hk, nb2 = nb3 * S; /* sequence, position strides */
-    gpu_tensor *kc = gpu_view(g, L->k_cache, hd, Hk, n_tok, S, hd, nb2, nb3, pos * nb2);
-    gpu_tensor *vc = gpu_view(g, L->v_cache, hd, Hk, n_tok, S, hd, nb2, nb3, pos * nb2);
-    if (kc && vc) {
-        gpu_copy(g, kc, a->k4);
-        gpu_copy(g, vc, a->v4);
-    }
-    gpu_free(g, kc);
-    gpu_free(g, vc);
+    gpu_rope(g, a->q4, (int)hd, GPU_ROPE_HALF, c->rope_theta, &a->rope, 0, b->pos);
+    gpu_rope(g, a->k4, (int)hd, GPU_ROPE_HALF, c->rope_theta, &a->rope, 0, b->pos);
+    /* append this step's keys and values to each row's cache slot */
+    lm_cache_store(m, L->k_cache, hd * Hk, 0, a->k, b);
+    lm_cache_store(m, L->v_cache, hd * Hk, 0, a->v, b);
     /* attend over the cache rows in use only */
-    gpu_tensor *kv = gpu_view(g, L->k_cache, hd, Hk, pos + n_tok, S, hd, nb2, nb3, 0);
-    gpu_tensor *vv = gpu_view(g, L->v_cache, hd, Hk, pos + n_tok, S, hd, nb2, nb3, 0);
+    int64_t nb3 = hd * Hk, nb2 = nb3 * S; /* slot, position strides */
+    gpu_tensor *kv = gpu_view(g, L->k_cache, hd, Hk, b->n_kv, S, hd, nb2, nb3, 0);
+    gpu_tensor *vv = gpu_view(g, L->v_cache, hd, Hk, b->n_kv, S, hd, nb2, nb3, 0);
     if (kv && vv)
-        gpu_attention(g, a->att, a->q4, kv, vv, pos + n_tok, pos, 1.0f / sqrtf((float)hd), 1);
+        gpu_attention(g, a->att, a->q4, kv, vv, b->n_kv, 0, b->slot, b->pos,
+                      1.0f / sqrtf((float)hd), 1);
     gpu_free(g, kv);
     gpu_free(g, vv);
     gpu_matmul(g, a->o, L->wo, a->att2);
@@ -199,11 +193,11 @@ static void mlp_block(lm *m, layer *L, gpu_tensor *x)
     gpu_add(g, x, x, a->o);
 }
 
-static int llama_layer(lm *m, int i, gpu_tensor *x, int n_tok, int pos, char *err, size_t errlen)
+static int llama_layer(lm *m, int i, gpu_tensor *x, const lm_batch *b, char *err, size_t errlen)
 {
     (void)err, (void)errlen;
     dense *d = m->st;
-    attention_block(m, &d->l[i], x, n_tok, pos);
+    attention_block(m, &d->l[i], x, b);
     mlp_block(m, &d->l[i], x);
     return 0;
 }

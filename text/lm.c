@@ -1,6 +1,7 @@
 /* lm.c: what every language stack shares: loading the embeddings, final norm and head,
  * activations, the forward loop over the stack's layers, and the logits. The layers are the
  * stack's (llama.c for LLaMA/Qwen2, deepseek.c for DeepSeek V2/V3). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,10 +30,12 @@ int lm_check_shape(const gpu_tensor *t, int64_t ne0, int64_t ne1, int layer, cha
 
 static void free_common_acts(lm *m)
 {
-    gpu_free(m->ctx, m->xb);
-    gpu_free(m->ctx, m->last);
-    gpu_free(m->ctx, m->logits);
-    m->xb = m->last = m->logits = NULL;
+    gpu_tensor **all[] = {&m->b.slot, &m->b.pos, &m->b.dst, &m->rows, &m->xb, &m->last,
+                          &m->logits};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+        gpu_free(m->ctx, *all[i]);
+        *all[i] = NULL;
+    }
     m->n_tok = m->n_seq = m->logits_rows = 0;
 }
 
@@ -88,15 +91,23 @@ fail:
     return NULL;
 }
 
-/* Activations for n_tok tokens of every sequence (kept while the size repeats: decode). */
+/* Activations for n_tok tokens of n_seq rows (kept while the size repeats: decode). */
 static int ensure_acts(lm *m, int n_tok, int n_seq, char *err, size_t errlen)
 {
     if (m->n_tok == n_tok && m->n_seq == n_seq) return 0;
     free_common_acts(m);
-    m->xb = gpu_new(m->ctx, GPU_F32, m->c.hidden_size, n_tok, n_seq, 1, "xb");
-    m->last = gpu_new(m->ctx, GPU_F32, m->c.hidden_size, n_seq, 1, 1, "last");
-    if (!m->xb || !m->last || m->stack->acts(m, n_tok, n_seq, err, errlen)) {
-        if (!m->xb || !m->last)
+    gpu_ctx *g = m->ctx;
+    int64_t nr = n_seq, nd = (int64_t)n_tok * n_seq;
+    m->xb = gpu_new(g, GPU_F32, m->c.hidden_size, n_tok, n_seq, 1, "xb");
+    m->last = gpu_new(g, GPU_F32, m->c.hidden_size, n_seq, 1, 1, "last");
+    m->rows = gpu_new(g, GPU_I32, 2 * nr + nd, 1, 1, 1, "rows");
+    if (m->rows) {
+        m->b.slot = gpu_view(g, m->rows, nr, 1, 1, 1, nr, nr, nr, 0);
+        m->b.pos = gpu_view(g, m->rows, nr, 1, 1, 1, nr, nr, nr, nr);
+        m->b.dst = gpu_view(g, m->rows, nd, 1, 1, 1, nd, nd, nd, 2 * nr);
+    }
+    if (!m->xb || !m->last || !m->b.dst || m->stack->acts(m, n_tok, n_seq, err, errlen)) {
+        if (!m->xb || !m->last || !m->b.dst)
             snprintf(err, errlen, "activations for %d tokens: %s", n_tok * n_seq, gpu_errmsg());
         gpu_clear_error(m->ctx);
         free_common_acts(m);
@@ -106,17 +117,18 @@ static int ensure_acts(lm *m, int n_tok, int n_seq, char *err, size_t errlen)
     return 0;
 }
 
-gpu_tensor *lm_embed(lm *m, const int32_t *ids, int n_tok, char *err, size_t errlen)
+gpu_tensor *lm_embed_rows(lm *m, const int32_t *ids, int n_tok, int n_rows, char *err,
+                          size_t errlen)
 {
-    int64_t n = (int64_t)n_tok * m->o.n_seq;
+    int64_t n = (int64_t)n_tok * n_rows;
     for (int64_t i = 0; i < n; i++)
         if (ids[i] < 0 || ids[i] >= m->c.vocab_size) {
             snprintf(err, errlen, "token id %d is outside the vocabulary (0..%d)", ids[i],
                      m->c.vocab_size - 1);
             return NULL;
         }
-    gpu_tensor *t = gpu_new(m->ctx, GPU_I32, n_tok, m->o.n_seq, 1, 1, "ids");
-    gpu_tensor *x = gpu_new(m->ctx, GPU_F32, m->c.hidden_size, n_tok, m->o.n_seq, 1, "x");
+    gpu_tensor *t = gpu_new(m->ctx, GPU_I32, n_tok, n_rows, 1, 1, "ids");
+    gpu_tensor *x = gpu_new(m->ctx, GPU_F32, m->c.hidden_size, n_tok, n_rows, 1, "x");
     if (!t || !x || gpu_upload(m->ctx, t, ids, GPU_I32) || gpu_get_rows(m->ctx, x, m->embed, t) ||
         gpu_sync(m->ctx)) {
         snprintf(err, errlen, "embedding: %s", gpu_errmsg());
@@ -126,6 +138,25 @@ gpu_tensor *lm_embed(lm *m, const int32_t *ids, int n_tok, char *err, size_t err
     }
     gpu_free(m->ctx, t);
     return x;
+}
+
+gpu_tensor *lm_embed(lm *m, const int32_t *ids, int n_tok, char *err, size_t errlen)
+{
+    return lm_embed_rows(m, ids, n_tok, m->o.n_seq, err, errlen);
+}
+
+int lm_cache_store(lm *m, gpu_tensor *cache, int64_t row_width, int64_t col, gpu_tensor *src,
+                   const lm_batch *b)
+{
+    int64_t w = src->ne[0], S = m->o.n_seq, rows = (int64_t)(b->n_kv - b->pos_min) * S;
+    gpu_tensor *y = gpu_view(m->ctx, cache, w, rows, 1, 1, row_width, row_width * rows,
+                             row_width * rows, (int64_t)b->pos_min * S * row_width + col);
+    gpu_tensor *s2 = gpu_view(m->ctx, src, w, (int64_t)b->n_tok * b->n_rows, 1, 1, w,
+                              w * b->n_tok * b->n_rows, w * b->n_tok * b->n_rows, 0);
+    int rc = y && s2 ? gpu_set_rows(m->ctx, y, s2, b->dst) : -1;
+    gpu_free(m->ctx, y);
+    gpu_free(m->ctx, s2);
+    return rc;
 }
 
 /* The residual stream after layer i (-1: embeddings) into its capture tensor, if asked. */
@@ -155,31 +186,71 @@ static int head_logits(lm *m, gpu_tensor *h, int rows, float *out, char *err, si
     return rc ? -1 : 0;
 }
 
-int lm_forward(lm *m, gpu_tensor *x, int n_tok, int pos, int all, float *logits, char *err,
-               size_t errlen)
+/* Checks the rows' places and uploads them with each new token's cache row. */
+static int place_rows(lm *m, int n_tok, int n_rows, const int *slot, const int *pos, char *err,
+                      size_t errlen)
+{
+    int S = m->o.n_seq;
+    int64_t nd = (int64_t)n_tok * n_rows;
+    int32_t *h = malloc((size_t)(2 * n_rows + nd) * sizeof *h);
+    char *used = calloc((size_t)S, 1);
+    int rc = 0;
+    if (!h || !used) rc = -1, snprintf(err, errlen, "out of memory");
+    lm_batch *b = &m->b;
+    b->n_tok = n_tok, b->n_rows = n_rows, b->pos_min = INT32_MAX, b->n_kv = 0;
+    for (int r = 0; r < n_rows && rc == 0; r++) {
+        int sl = slot ? slot[r] : r;
+        if (sl < 0 || sl >= S || used[sl]) {
+            snprintf(err, errlen, "forward: row %d's cache slot %d is out of range (0..%d) or "
+                                  "taken twice", r, sl, S - 1);
+            rc = -1;
+        } else if (pos[r] < 0 || (int64_t)pos[r] + n_tok > m->o.n_ctx) {
+            snprintf(err, errlen, "the context is full: %d + %d tokens exceed --ctx %d", pos[r],
+                     n_tok, m->o.n_ctx);
+            rc = -1;
+        } else {
+            used[sl] = 1;
+            h[r] = sl, h[n_rows + r] = pos[r];
+            if (pos[r] < b->pos_min) b->pos_min = pos[r];
+            if (pos[r] + n_tok > b->n_kv) b->n_kv = pos[r] + n_tok;
+        }
+    }
+    for (int r = 0; r < n_rows && rc == 0; r++)
+        for (int t = 0; t < n_tok; t++)
+            h[2 * n_rows + (int64_t)r * n_tok + t] = (h[n_rows + r] + t - b->pos_min) * S + h[r];
+    if (rc == 0 && gpu_upload(m->ctx, m->rows, h, GPU_I32)) {
+        snprintf(err, errlen, "forward: %s", gpu_errmsg());
+        rc = -1;
+    }
+    free(h);
+    free(used);
+    return rc;
+}
+
+int lm_forward_rows(lm *m, gpu_tensor *x, int n_tok, const int *slot, const int *pos, int all,
+                    float *logits, char *err, size_t errlen)
 {
     gpu_ctx *g = m->ctx;
-    int S = m->o.n_seq;
     int64_t D = m->c.hidden_size;
-    if (n_tok < 1 || pos < 0 || x->ne[0] != D || x->ne[1] != n_tok || x->ne[2] != S) {
-        snprintf(err, errlen, "forward: input is not [%lld, %d, %d]", (long long)D, n_tok, S);
+    int S = (int)x->ne[2];
+    if (n_tok < 1 || S < 1 || S > m->o.n_seq || x->ne[0] != D || x->ne[1] != n_tok ||
+        x->ne[3] != 1) {
+        snprintf(err, errlen, "forward: input is not [%lld, %d, 1..%d]", (long long)D, n_tok,
+                 m->o.n_seq);
         return -1;
     }
-    if (pos + n_tok > m->o.n_ctx) {
-        snprintf(err, errlen, "the context is full: %d + %d tokens exceed --ctx %d", pos, n_tok,
-                 m->o.n_ctx);
+    if (ensure_acts(m, n_tok, S, err, errlen) ||
+        place_rows(m, n_tok, S, slot, pos, err, errlen))
         return -1;
-    }
-    if (ensure_acts(m, n_tok, S, err, errlen)) return -1;
     int rc = 0;
     capture(m, -1, x);
     for (int i = 0; i < m->c.n_layers && rc == 0; i++) {
-        rc = m->stack->layer(m, i, x, n_tok, pos, err, errlen);
+        rc = m->stack->layer(m, i, x, &m->b, err, errlen);
         capture(m, i, x);
     }
     if (rc == 0) {
         gpu_rmsnorm(g, m->xb, x, m->norm, m->c.rms_norm_eps); /* what heads read */
-        /* each sequence's last token */
+        /* each row's last token */
         gpu_tensor *lv = gpu_view(g, m->xb, D, 1, S, 1, D, D * n_tok, D * n_tok * S,
                                   (int64_t)(n_tok - 1) * D);
         gpu_tensor *lc = gpu_view(g, m->last, D, 1, S, 1, D, D, D * S, 0);
@@ -205,6 +276,23 @@ int lm_forward(lm *m, gpu_tensor *x, int n_tok, int pos, int all, float *logits,
         gpu_clear_error(g);
     }
     return rc ? -1 : 0;
+}
+
+int lm_forward(lm *m, gpu_tensor *x, int n_tok, int pos, int all, float *logits, char *err,
+               size_t errlen)
+{
+    int S = m->o.n_seq;
+    if (x->ne[2] != S) {
+        snprintf(err, errlen, "forward: input has %lld rows for %d sequences",
+                 (long long)x->ne[2], S);
+        return -1;
+    }
+    int *p = malloc((size_t)S * sizeof *p);
+    if (!p) return snprintf(err, errlen, "out of memory"), -1;
+    for (int s = 0; s < S; s++) p[s] = pos;
+    int rc = lm_forward_rows(m, x, n_tok, NULL, p, all, logits, err, errlen);
+    free(p);
+    return rc;
 }
 
 gpu_tensor *lm_hidden(lm *m) { return m->xb; }

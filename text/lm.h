@@ -1,6 +1,7 @@
-/* lm.h: a language model on the GPU, whatever its stack (dense LLaMA/Qwen2 now; DeepSeek
- * MLA + MoE next). Sequences run as a batch: n_seq rows share positions (Janus' CFG pairs);
- * the prompt is one batched pass, then one token per step over the KV cache. */
+/* lm.h: a language model on the GPU, whatever its stack (dense LLaMA/Qwen2; DeepSeek MLA +
+ * MoE). The KV cache has n_seq slots; a forward runs a batch of rows, each in its own slot at
+ * its own position (a scheduler's conversations), or all slots at one position (Janus' CFG
+ * pairs). A prompt is one batched pass, then one token per step over the cache. */
 #ifndef VKSEEK_LM_H
 #define VKSEEK_LM_H
 
@@ -10,7 +11,7 @@
 
 typedef struct {
     int n_ctx;      /* KV cache positions per sequence */
-    int n_seq;      /* sequences run together */
+    int n_seq;      /* cache slots: sequences that can run together */
     int quant;      /* loader's --quant (QUANT_KEEP or a gpu_type) */
 } lm_options;
 
@@ -22,29 +23,36 @@ lm *lm_load(gpu_ctx *ctx, const checkpoint *ck, const lm_config *cfg, const char
             const lm_options *o, char *err, size_t errlen);
 void lm_free(lm *m);
 
-/* Embeddings of ids [n_seq][n_tok] (sequence-major) into a new tensor x [D, n_tok, n_seq]. */
+/* Embeddings of ids [n_rows][n_tok] (row-major) into a new tensor x [D, n_tok, n_rows];
+ * lm_embed: one row per slot. */
+gpu_tensor *lm_embed_rows(lm *m, const int32_t *ids, int n_tok, int n_rows, char *err,
+                          size_t errlen);
 gpu_tensor *lm_embed(lm *m, const int32_t *ids, int n_tok, char *err, size_t errlen);
 
-/* Runs x [D, n_tok, n_seq] at positions pos .. pos+n_tok-1 of every sequence, appending to
- * the KV cache. Logits go to logits (host, f32): [n_seq][vocab] for each sequence's last
- * token, or [n_seq][n_tok][vocab] when all is set; NULL skips the head. */
+/* Runs x [D, n_tok, n_rows]: row r in cache slot slot[r] (NULL: slot r) at positions
+ * pos[r] .. pos[r]+n_tok-1, appending to its cache; the slots are distinct. Logits go to
+ * logits (host, f32): [n_rows][vocab] for each row's last token, or [n_rows][n_tok][vocab]
+ * when all is set; NULL skips the head. */
+int lm_forward_rows(lm *m, gpu_tensor *x, int n_tok, const int *slot, const int *pos, int all,
+                    float *logits, char *err, size_t errlen);
+/* The same for one row per slot, all at positions pos .. pos+n_tok-1. */
 int lm_forward(lm *m, gpu_tensor *x, int n_tok, int pos, int all, float *logits, char *err,
                size_t errlen);
 
-/* After a forward: the final normalised hidden states [D, n_tok, n_seq] (valid until the
+/* After a forward: the final normalised hidden states [D, n_tok, n_rows] (valid until the
  * next forward), for heads other than the language model's own (Janus' gen_head). */
 gpu_tensor *lm_hidden(lm *m);
 
-/* After a forward: each sequence's last hidden state [D, n_seq] (Janus' gen_head input). */
+/* After a forward: each row's last hidden state [D, n_rows] (Janus' gen_head input). */
 gpu_tensor *lm_last_hidden(lm *m);
 
-/* For tests: copy the residual stream into dst [D, n_tok, n_seq] after layer `layer` of the
+/* For tests: copy the residual stream into dst [D, n_tok, n_rows] after layer `layer` of the
  * next forward (-1: the embeddings). */
 void lm_capture(lm *m, int layer, gpu_tensor *dst);
 
 int lm_vocab(const lm *m);
 int lm_dim(const lm *m);
 int lm_ctx(const lm *m);   /* KV cache positions per sequence */
-int lm_seqs(const lm *m);  /* sequences run together */
+int lm_seqs(const lm *m);  /* cache slots */
 
 #endif

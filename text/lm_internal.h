@@ -10,6 +10,16 @@
 
 typedef struct lm_stack lm_stack;
 
+/* Where a forward's rows go: row r of x [D, n_tok, n_rows] is cache slot slot[r], its tokens
+ * at positions pos[r] .. pos[r]+n_tok-1 (tensors in the forward's I32 buffer). */
+typedef struct {
+    int n_tok, n_rows;
+    int pos_min, n_kv;     /* new cache rows start at position pos_min; attention reads [0, n_kv) */
+    gpu_tensor *slot, *pos; /* [n_rows] */
+    gpu_tensor *dst;       /* [n_tok * n_rows]: each new token's cache row, (position - pos_min)
+                              * n_slot + slot, in a cache seen as rows from position pos_min */
+} lm_batch;
+
 struct lm {
     gpu_ctx *ctx;
     lm_config c;
@@ -19,22 +29,25 @@ struct lm {
     gpu_tensor *embed;           /* (V, D) */
     gpu_tensor *norm;            /* (D) */
     gpu_tensor *head;            /* (V, D); the embedding when tied */
-    int n_tok, n_seq;            /* activations are sized for this many tokens */
+    int n_tok, n_seq;            /* activations are sized for n_tok tokens of n_seq rows */
     gpu_tensor *xb;              /* [D, n_tok, n_seq] normalised input of a block */
-    gpu_tensor *last;            /* [D, n_seq] each sequence's last hidden state */
+    gpu_tensor *last;            /* [D, n_seq] each row's last hidden state */
+    gpu_tensor *rows;            /* I32: slot, pos and dst of lm_batch */
+    lm_batch b;
     gpu_tensor *logits;
     int logits_rows;
     gpu_tensor *capture[LM_MAX_CAPTURE + 1];
 };
 
 struct lm_stack {
-    /* Layer weights named prefix + "model.layers.N...", caches for o->n_ctx x o->n_seq. */
+    /* Layer weights named prefix + "model.layers.N...", caches for o->n_ctx x o->n_seq slots
+     * laid out position-major ([.., n_slot, n_ctx]: the rows in use are one short span). */
     int (*load)(lm *m, const checkpoint *ck, const char *prefix, char *err, size_t errlen);
     void (*free)(lm *m);
     /* (Re)allocates the stack's activations for n_tok x n_seq tokens. */
     int (*acts)(lm *m, int n_tok, int n_seq, char *err, size_t errlen);
     /* x += attention(...); x += ffn(...) for layer i; may sync (MoE routing reads back). */
-    int (*layer)(lm *m, int i, gpu_tensor *x, int n_tok, int pos, char *err, size_t errlen);
+    int (*layer)(lm *m, int i, gpu_tensor *x, const lm_batch *b, char *err, size_t errlen);
 };
 
 extern const lm_stack llama_stack;
@@ -47,5 +60,9 @@ gpu_tensor *lm_weight(lm *m, const checkpoint *ck, const char *prefix, const cha
 /* Fails with a message naming t unless t is [ne1 rows, ne0 columns]. */
 int lm_check_shape(const gpu_tensor *t, int64_t ne0, int64_t ne1, int layer, char *err,
                    size_t errlen);
+/* Writes src [w, n_tok, n_rows] (contiguous) into columns [col, col+w) of the batch's cache
+ * rows, the cache being [row_width, n_slot, n_ctx] f32. */
+int lm_cache_store(lm *m, gpu_tensor *cache, int64_t row_width, int64_t col, gpu_tensor *src,
+                   const lm_batch *b);
 
 #endif

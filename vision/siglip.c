@@ -181,7 +181,8 @@ gpu_tensor *siglip_encode(siglip *s, const float *pixels, int n, char *err, size
         gpu_tensor *att2 = gpu_view(g, att, W, N, 1, 1, W, W * N, W * N, 0);
         if (qv && kv && vv && att2) {
             gpu_copy(g, q, qv);
-            gpu_attention(g, att, q, kv, vv, (int)P, 0, 1.0f / sqrtf((float)hd), 0);
+            gpu_attention(g, att, q, kv, vv, (int)P, 0, NULL, NULL, 1.0f / sqrtf((float)hd),
+                          0);
             linear(g, o, B->proj_w, B->proj_b, att2);
             gpu_add(g, x, x, o);
         }

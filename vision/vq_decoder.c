@@ -362,7 +362,8 @@ static gpu_tensor *attnblock(vq_decoder *d, const vq_attn *a, gpu_tensor *x)
     gpu_tensor *k = tokens(d, conv(d, h, a->k_w, a->k_b, 1, C));
     gpu_tensor *v = tokens(d, conv(d, h, a->v_w, a->v_b, 1, C));
     gpu_tensor *att = q && k && v ? gpu_new_temp(d->ctx, C, 1, W * H, n, "vq.att") : NULL;
-    if (!att || gpu_attention(d->ctx, att, q, k, v, (int)(W * H), 0, 1.0f / sqrtf((float)C), 0))
+    if (!att || gpu_attention(d->ctx, att, q, k, v, (int)(W * H), 0, NULL, NULL,
+                              1.0f / sqrtf((float)C), 0))
         return NULL;
     h = conv(d, nchw(d, att, W, H), a->proj_w, a->proj_b, 1, C);
     return add(d, x, h);
