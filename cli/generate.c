@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "engine/janus.h"
 #include "engine/loader.h"
+#include "engine/scheduler.h"
 #include "gallery/image_write.h"
 #include "text/chat.h"
 
@@ -35,9 +36,14 @@ static const char usage[] =
     "  --device N       Vulkan device\n"
     "without --model: $VKSEEK_MODEL, else the built-in model\n";
 
+/* What the scheduler's events leave: the pictures, and how the request ended. */
 typedef struct {
     double t0;
     int tty;
+    int size;
+    uint8_t *rgb;             /* [n][size][size][3] */
+    const char *finish;
+    char error[512];
 } progress;
 
 static double now(void)
@@ -47,17 +53,23 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static int on_step(int step, int total, const int32_t *codes, void *user)
+static int on_event(const gen_event *e, void *user)
 {
-    (void)codes;
     progress *p = user;
-    if (!p->tty) return 0;
-    double dt = now() - p->t0, rate = (step + 1) / (dt > 0 ? dt : 1e-9);
-    int done = (step + 1) * 30 / total;
-    fprintf(stderr, "\r[%.*s%*s] %d/%d tokens  %.1f tokens/s  ETA %.0f s ", done,
-            "##############################", 30 - done, "", step + 1, total, rate,
-            (total - step - 1) / rate);
-    if (step + 1 == total) fputc('\n', stderr);
+    if (e->kind == GEN_IMAGE_PROGRESS && p->tty) {
+        double dt = now() - p->t0, rate = e->step / (dt > 0 ? dt : 1e-9);
+        int done = e->step * 30 / e->total;
+        fprintf(stderr, "\r[%.*s%*s] %d/%d tokens  %.1f tokens/s  ETA %.0f s ", done,
+                "##############################", 30 - done, "", e->step, e->total, rate,
+                (e->total - e->step) / rate);
+        if (e->step == e->total) fputc('\n', stderr);
+    } else if (e->kind == GEN_IMAGE_DONE) {
+        memcpy(p->rgb + (int64_t)e->image * e->size * e->size * 3, e->rgb,
+               (size_t)e->size * e->size * 3);
+    } else if (e->kind == GEN_END) {
+        p->finish = e->finish;
+        if (e->error) snprintf(p->error, sizeof p->error, "%s", e->error);
+    }
     return 0;
 }
 
@@ -104,6 +116,7 @@ static char **read_prompts(const char *path, int *count)
 typedef struct {
     janus *j;
     model *m;
+    scheduler *s;
     const char *dir, *out;
     janus_gen_params gp;     /* gp.sampling.seed: the seed of image 0 of the run */
     int n, total, quality;   /* images per prompt, in the whole run */
@@ -112,15 +125,14 @@ typedef struct {
 /* The n images of one prompt; the first is image number `first` of the run. */
 static int generate_prompt(gen_run *r, const char *prompt, int first)
 {
-    janus *j = r->j;
-    int T = janus_image_tokens(j), S = janus_image_size(j), n = r->n, rc = 1;
-    int32_t *codes = malloc((size_t)n * T * sizeof *codes), *ids = NULL;
+    int S = janus_image_size(r->j), n = r->n, rc = 1;
+    int32_t *ids = NULL;
     uint8_t *rgb = malloc((size_t)n * S * S * 3);
     char *text = NULL, *full = NULL, err[512];
     size_t len = 0, n_ids = 0;
     janus_gen_params gp = r->gp;
     gp.sampling.seed += (uint64_t)first;
-    if (!codes || !rgb) {
+    if (!rgb) {
         cli_error("out of memory");
         goto done;
     }
@@ -142,10 +154,16 @@ static int generate_prompt(gen_run *r, const char *prompt, int first)
         cli_error("%s", pad < 0 ? "the tokenizer has no <｜▁pad▁｜>" : err);
         goto done;
     }
-    progress pg = {now(), isatty(2)};
-    if (janus_generate(j, ids, (int)n_ids, pad, n, &gp, codes, on_step, &pg, err, sizeof err) ||
-        janus_decode(j, codes, n, rgb, err, sizeof err)) {
+    progress pg = {.t0 = now(), .tty = isatty(2), .size = S, .rgb = rgb};
+    sched_request q = {.kind = REQ_IMAGE, .ids = ids, .n = (int)n_ids, .sink = on_event,
+                       .user = &pg, .n_images = n, .image = gp, .pad_id = pad};
+    int id = sched_submit(r->s, &q, err, sizeof err);
+    if (id < 0 || sched_run(r->s, id, err, sizeof err)) {
         cli_error("%s", err);
+        goto done;
+    }
+    if (!pg.finish || strcmp(pg.finish, "stop")) {
+        cli_error("%s", pg.error[0] ? pg.error : "the generation did not finish");
         goto done;
     }
     char seed[32], cfg[32], temp[32];
@@ -166,7 +184,7 @@ static int generate_prompt(gen_run *r, const char *prompt, int first)
         else fprintf(stderr, "vkseek: wrote %s\n", path);
     }
 done:
-    free(codes), free(rgb), free(text), free(full), free(ids);
+    free(rgb), free(text), free(full), free(ids);
     return rc;
 }
 
@@ -223,15 +241,17 @@ int cmd_generate(int argc, char **argv)
     int rc = 1;
     model *m = model_open(dir, &mo, err, sizeof err);
     janus *j = m ? janus_load(m, mo.quant, err, sizeof err) : NULL;
-    if (!j) {
+    scheduler *s = j ? sched_new(m, j, err, sizeof err) : NULL;
+    if (!s) {
         cli_error("%s", err);
     } else {
-        gen_run r = {j, m, dir, out, gp, n, n * n_prompts, quality};
+        gen_run r = {j, m, s, dir, out, gp, n, n * n_prompts, quality};
         rc = 0;
         for (int p = 0; p < n_prompts && !rc; p++) rc = generate_prompt(&r, list ? list[p] : prompt, p * n);
     }
     for (int p = 0; list && p < n_prompts; p++) free(list[p]);
     free(list);
+    sched_free(s);
     janus_free(j);
     model_close(m);
     return rc;

@@ -12,6 +12,7 @@
 #include "engine/generate.h"
 #include "engine/janus.h"
 #include "engine/loader.h"
+#include "engine/scheduler.h"
 #include "text/chat.h"
 #include "vision/image.h"
 #include "vision/preprocess.h"
@@ -106,6 +107,7 @@ typedef struct {
     char *answer;     /* the answer text (chat keeps it for the next turn) */
     size_t len, cap;
     gen_event end;
+    char error[512];  /* END's error, kept */
 } printer;
 
 static int on_event(const gen_event *e, void *user)
@@ -136,7 +138,22 @@ static int on_event(const gen_event *e, void *user)
         if (p->in_reasoning && p->dim && !p->hide) fputs("\033[0m", stderr);
         p->in_reasoning = 0;
         p->end = *e;
+        if (e->kind == GEN_END && e->error) snprintf(p->error, sizeof p->error, "%s", e->error);
     }
+    return 0;
+}
+
+/* One turn through the scheduler: the prompt ids (with pictures spliced in at ph when
+ * n_pix), streamed to the printer. 0, or -1 with err set. */
+static int converse(scheduler *sc, const int32_t *ids, size_t n, const float *pix, int n_pix,
+                    int32_t ph, const gen_params *gp, printer *pr, char *err, size_t errlen)
+{
+    sched_request r = {.kind = REQ_CHAT, .ids = ids, .n = (int)n, .sink = on_event, .user = pr,
+                       .gen = *gp, .pixels = pix, .n_pictures = n_pix, .picture_id = ph};
+    int id = sched_submit(sc, &r, err, errlen);
+    if (id < 0 || sched_run(sc, id, err, errlen)) return -1;
+    if (pr->end.kind == GEN_END && !strcmp(pr->end.finish, "error"))
+        return snprintf(err, errlen, "%s", pr->error), -1;
     return 0;
 }
 
@@ -166,7 +183,10 @@ static int encode_prompt(model *m, const run_opts *o, chat_template t, const cha
     return rc;
 }
 
-static int setup(const run_opts *o, model **m, session **s, chat_template *t, gen_params *gp)
+/* The model, its template and a scheduler (with the image towers when janus is asked for
+ * and j is given). */
+static int setup(const run_opts *o, model **m, janus **j, scheduler **s, chat_template *t,
+                 gen_params *gp)
 {
     char err[512];
     if (!(*m = model_open(o->dir, &o->mo, err, sizeof err))) return cli_error("%s", err), -1;
@@ -175,7 +195,9 @@ static int setup(const run_opts *o, model **m, session **s, chat_template *t, ge
         model_close(*m);
         return cli_error("%s", err), -1;
     }
-    if (!(*s = session_new(*m, err, sizeof err))) {
+    if ((j && !(*j = janus_load(*m, o->mo.quant, err, sizeof err))) ||
+        !(*s = sched_new(*m, j ? *j : NULL, err, sizeof err))) {
+        if (j) janus_free(*j);
         model_close(*m);
         return cli_error("%s", err), -1;
     }
@@ -189,10 +211,10 @@ int cmd_run(int argc, char **argv)
     run_opts o;
     if (parse(argc, argv, &o, 1)) return 1;
     model *m;
-    session *s;
+    scheduler *s;
     chat_template t;
     gen_params gp;
-    if (setup(&o, &m, &s, &t, &gp)) return 1;
+    if (setup(&o, &m, NULL, &s, &t, &gp)) return 1;
     chat_msg msgs[2];
     int n = 0;
     if (o.system && !o.raw) msgs[n++] = (chat_msg){CHAT_SYSTEM, o.system};
@@ -203,7 +225,7 @@ int cmd_run(int argc, char **argv)
     printer pr = {.dim = isatty(2), .hide = o.hide_reasoning};
     int rc = 0;
     if (encode_prompt(m, &o, t, msgs, n, &ids, &n_ids, err, sizeof err) ||
-        session_generate(s, ids, (int)n_ids, NULL, &gp, on_event, &pr, err, sizeof err))
+        converse(s, ids, n_ids, NULL, 0, -1, &gp, &pr, err, sizeof err))
         rc = cli_error("%s", err);
     else {
         fputc('\n', stdout);
@@ -211,7 +233,7 @@ int cmd_run(int argc, char **argv)
     }
     free(ids);
     free(pr.answer);
-    session_free(s);
+    sched_free(s);
     model_close(m);
     return rc;
 }
@@ -257,21 +279,20 @@ int cmd_ask(int argc, char **argv)
     if (parse(argc, argv, &o, 1)) return 1;
     if (!o.n_images) return cli_error("ask: give the picture with --image FILE");
     model *m;
-    session *s;
+    janus *j;
+    scheduler *s;
     chat_template t;
     gen_params gp;
-    if (setup(&o, &m, &s, &t, &gp)) return 1;
+    if (setup(&o, &m, &j, &s, &t, &gp)) return 1;
     char err[512];
     int rc = 1;
-    janus *j = janus_load(m, o.mo.quant, err, sizeof err);
     int S = m->cfg.vision.image_size;
-    float *pix = j ? malloc((size_t)o.n_images * 3 * S * S * sizeof *pix) : NULL;
+    float *pix = malloc((size_t)o.n_images * 3 * S * S * sizeof *pix);
     char *question = NULL;
     int32_t *ids = NULL, *full = NULL;
     size_t n_ids = 0, n_full = 0;
-    gpu_tensor *x = NULL;
-    if (!j || !pix) {
-        cli_error("%s", j ? "out of memory" : err);
+    if (!pix) {
+        cli_error("out of memory");
         goto done;
     }
     for (int i = 0; i < o.n_images; i++)
@@ -296,8 +317,7 @@ int cmd_ask(int argc, char **argv)
     o.raw = 0;
     if (encode_prompt(m, &o, t, msgs, 2, &ids, &n_ids, err, sizeof err) ||
         expand_images(m, ids, n_ids, janus_patches(j), ph, &full, &n_full, err, sizeof err) ||
-        !(x = janus_embed_prompt(j, full, (int)n_full, ph, pix, o.n_images, err, sizeof err)) ||
-        session_generate(s, full, (int)n_full, x, &gp, on_event, &pr, err, sizeof err)) {
+        converse(s, full, n_full, pix, o.n_images, ph, &gp, &pr, err, sizeof err)) {
         cli_error("%s", err);
     } else {
         fputc('\n', stdout);
@@ -306,10 +326,9 @@ int cmd_ask(int argc, char **argv)
     }
     free(pr.answer);
 done:
-    if (x) gpu_free(m->ctx, x);
     free(pix), free(question), free(ids), free(full);
+    sched_free(s);
     janus_free(j);
-    session_free(s);
     model_close(m);
     return rc;
 }
@@ -319,10 +338,10 @@ int cmd_chat(int argc, char **argv)
     run_opts o;
     if (parse(argc, argv, &o, 0)) return 1;
     model *m;
-    session *s;
+    scheduler *s;
     chat_template t;
     gen_params gp;
-    if (setup(&o, &m, &s, &t, &gp)) return 1;
+    if (setup(&o, &m, NULL, &s, &t, &gp)) return 1;
     int tty = isatty(0), cap = 64, n = 0;
     chat_msg *msgs = malloc((size_t)cap * sizeof *msgs);
     char **owned = malloc((size_t)cap * sizeof *owned);
@@ -356,26 +375,43 @@ int cmd_chat(int argc, char **argv)
         if (!strcmp(line, "/exit")) break;
         if (!strcmp(line, "/reset")) {
             while (n > (o.system ? 1 : 0)) free(owned[--n]);
-            session_reset(s);
             n_img = pending = 0;
             if (tty) fputs("(new conversation)\n", stderr);
             continue;
         }
         if (!strncmp(line, "/image ", 7)) {
             char err[512];
-            float *p = NULL;
             if (!m->cfg.is_janus) {
                 cli_error("pictures need a Janus model");
-            } else if (n_img == MAX_IMAGES) {
-                cli_error("at most %d pictures in a conversation", MAX_IMAGES);
-            } else if ((!j && !(j = janus_load(m, o.mo.quant, err, sizeof err))) ||
-                       !(p = realloc(pix, (size_t)(n_img + 1) * 3 * S * S * sizeof *pix)) ||
-                       (pix = p, load_pixels(line + 7, S, pix, n_img, err, sizeof err))) {
-                cli_error("%s", p || !j ? err : "out of memory");
-            } else {
-                n_img++, pending++;
-                if (tty) fprintf(stderr, "(picture attached to your next message)\n");
+                continue;
             }
+            if (n_img == MAX_IMAGES) {
+                cli_error("at most %d pictures in a conversation", MAX_IMAGES);
+                continue;
+            }
+            if (!j) { /* the image towers, and a scheduler that has them */
+                if (!(j = janus_load(m, o.mo.quant, err, sizeof err))) {
+                    cli_error("%s", err);
+                    continue;
+                }
+                sched_free(s);
+                if (!(s = sched_new(m, j, err, sizeof err))) {
+                    rc = cli_error("%s", err);
+                    break;
+                }
+            }
+            float *p = realloc(pix, (size_t)(n_img + 1) * 3 * S * S * sizeof *pix);
+            if (!p) {
+                cli_error("out of memory");
+                continue;
+            }
+            pix = p;
+            if (load_pixels(line + 7, S, pix, n_img, err, sizeof err)) {
+                cli_error("%s", err);
+                continue;
+            }
+            n_img++, pending++;
+            if (tty) fprintf(stderr, "(picture attached to your next message)\n");
             continue;
         }
         if (!line[0]) continue;
@@ -398,18 +434,15 @@ int cmd_chat(int argc, char **argv)
         char err[512];
         int32_t *ids = NULL, *full = NULL;
         size_t n_ids = 0, n_full = 0;
-        gpu_tensor *x = NULL;
         int32_t ph = n_img ? tok_token_id(m->tok, "<image_placeholder>") : -1;
         printer pr = {.dim = isatty(2), .hide = o.hide_reasoning};
         int bad = encode_prompt(m, &o, t, msgs, n, &ids, &n_ids, err, sizeof err);
         if (!bad && n_img)
             bad = ph < 0 ||
-                  expand_images(m, ids, n_ids, janus_patches(j), ph, &full, &n_full, err, sizeof err) ||
-                  !(x = janus_embed_prompt(j, full, (int)n_full, ph, pix, n_img, err, sizeof err));
+                  expand_images(m, ids, n_ids, janus_patches(j), ph, &full, &n_full, err, sizeof err);
         if (!bad)
-            bad = session_generate(s, n_img ? full : ids, (int)(n_img ? n_full : n_ids), x, &gp,
-                                   on_event, &pr, err, sizeof err);
-        if (x) gpu_free(m->ctx, x);
+            bad = converse(s, n_img ? full : ids, n_img ? n_full : n_ids, pix, n_img, ph, &gp, &pr,
+                           err, sizeof err);
         free(full);
         if (bad) {
             cli_error("%s", ph < 0 && n_img ? "the tokenizer has no <image_placeholder>" : err);
@@ -432,8 +465,8 @@ int cmd_chat(int argc, char **argv)
     }
     for (int i = 0; owned && i < n; i++) free(owned[i]);
     free(msgs), free(owned), free(line), free(pix);
+    sched_free(s);
     janus_free(j);
-    session_free(s);
     model_close(m);
     return rc;
 }

@@ -39,23 +39,13 @@ int janus_codebook(const janus *j);  /* image-token vocabulary in generation */
 int janus_image_size(const janus *j);   /* generated images are this many pixels square */
 int janus_image_tokens(const janus *j); /* codes per generated image (576 for 384 px) */
 
-/* ---- text to image (janus_generate.c) ---- */
+/* ---- text to image (run by the scheduler) ---- */
 
 typedef struct {
     float cfg;                /* guidance weight w: logits = u + w (c - u); default 5 */
     sampler_params sampling;  /* temperature 1 by default; image i uses seed + i */
 } janus_gen_params;
 
-/* Called after every step with the codes so far ([n_images][image_tokens], the first
- * step+1 of each set); a non-zero return cancels. */
-typedef int (*janus_progress)(int step, int total, const int32_t *codes, void *user);
-
-/* Generates n_images code grids for the prompt ids (BOS ... <begin_of_image>); rows run
- * as one batch of 2 x n_images sequences (the model must be opened with that n_seq):
- * conditional, then unconditional (ids[1..n-2] = pad_id). codes: [n_images][image_tokens]. */
-int janus_generate(janus *j, const int32_t *ids, int n, int32_t pad_id, int n_images,
-                   const janus_gen_params *p, int32_t *codes, janus_progress cb, void *user,
-                   char *err, size_t errlen);
 /* Pixels of n code grids: rgb [n][size][size][3]. */
 int janus_decode(janus *j, const int32_t *codes, int n, uint8_t *rgb, char *err, size_t errlen);
 

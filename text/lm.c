@@ -165,9 +165,7 @@ static void capture(lm *m, int i, gpu_tensor *x)
     if (i < LM_MAX_CAPTURE && m->capture[i + 1]) gpu_copy(m->ctx, m->capture[i + 1], x);
 }
 
-/* logits = head(h) for rows of the final hidden states, read back (a padded head keeps the
- * vocabulary's columns). */
-static int head_logits(lm *m, gpu_tensor *h, int rows, float *out, char *err, size_t errlen)
+int lm_head(lm *m, gpu_tensor *h, int rows, float *out, char *err, size_t errlen)
 {
     gpu_ctx *g = m->ctx;
     if (m->logits_rows != rows) {
@@ -265,10 +263,10 @@ int lm_forward_rows(lm *m, gpu_tensor *x, int n_tok, const int *slot, const int 
         } else if (all) {
             gpu_tensor *h = gpu_view(g, m->xb, D, (int64_t)n_tok * S, 1, 1, D, D * n_tok * S,
                                      D * n_tok * S, 0);
-            rc = h ? head_logits(m, h, n_tok * S, logits, err, errlen) : -1;
+            rc = h ? lm_head(m, h, n_tok * S, logits, err, errlen) : -1;
             gpu_free(g, h);
         } else {
-            rc = head_logits(m, m->last, S, logits, err, errlen);
+            rc = lm_head(m, m->last, S, logits, err, errlen);
         }
     }
     if (rc) {

@@ -46,6 +46,10 @@ gpu_tensor *lm_hidden(lm *m);
 /* After a forward: each row's last hidden state [D, n_rows] (Janus' gen_head input). */
 gpu_tensor *lm_last_hidden(lm *m);
 
+/* logits [rows][vocab] (host) = head(h) for final hidden states h [D, rows] (a view of
+ * lm_last_hidden's rows: a batch's chat rows). A padded head keeps the vocabulary's columns. */
+int lm_head(lm *m, gpu_tensor *h, int rows, float *logits, char *err, size_t errlen);
+
 /* For tests: copy the residual stream into dst [D, n_tok, n_rows] after layer `layer` of the
  * next forward (-1: the embeddings). */
 void lm_capture(lm *m, int layer, gpu_tensor *dst);
