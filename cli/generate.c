@@ -12,9 +12,9 @@
 #include "cli/cli.h"
 #include "engine/janus.h"
 #include "engine/loader.h"
+#include "engine/prompt.h"
 #include "engine/scheduler.h"
 #include "gallery/image_write.h"
-#include "text/chat.h"
 
 #define MAX_N 16
 #define MAX_PROMPTS 100000
@@ -128,30 +128,17 @@ static int generate_prompt(gen_run *r, const char *prompt, int first)
     int S = janus_image_size(r->j), n = r->n, rc = 1;
     int32_t *ids = NULL;
     uint8_t *rgb = malloc((size_t)n * S * S * 3);
-    char *text = NULL, *full = NULL, err[512];
-    size_t len = 0, n_ids = 0;
+    char err[512];
+    size_t n_ids = 0;
     janus_gen_params gp = r->gp;
     gp.sampling.seed += (uint64_t)first;
     if (!rgb) {
         cli_error("out of memory");
         goto done;
     }
-    /* "<|User|>: {prompt}\n\n<|Assistant|>:" then <begin_of_image>, Janus' generation prompt */
-    chat_msg msg = {CHAT_USER, prompt};
-    chat_specials sp;
-    int32_t pad = tok_token_id(r->m->tok, "<｜▁pad▁｜>");
-    if (chat_specials_from_tokenizer(r->m->tok, &sp, err, sizeof err) ||
-        chat_render(CHAT_JANUS, &msg, 1, 1, &sp, &text, &len, err, sizeof err)) {
+    int32_t pad;
+    if (prompt_image(r->m, prompt, &ids, &n_ids, &pad, err, sizeof err)) {
         cli_error("%s", err);
-        goto done;
-    }
-    if (!(full = malloc(len + 32))) {
-        cli_error("out of memory");
-        goto done;
-    }
-    snprintf(full, len + 32, "%s<begin_of_image>", text);
-    if (pad < 0 || tok_encode(r->m->tok, full, strlen(full), 0, &ids, &n_ids, err, sizeof err)) {
-        cli_error("%s", pad < 0 ? "the tokenizer has no <｜▁pad▁｜>" : err);
         goto done;
     }
     progress pg = {.t0 = now(), .tty = isatty(2), .size = S, .rgb = rgb};
@@ -184,7 +171,7 @@ static int generate_prompt(gen_run *r, const char *prompt, int first)
         else fprintf(stderr, "vkseek: wrote %s\n", path);
     }
 done:
-    free(rgb), free(text), free(full), free(ids);
+    free(rgb), free(ids);
     return rc;
 }
 

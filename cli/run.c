@@ -12,6 +12,7 @@
 #include "engine/generate.h"
 #include "engine/janus.h"
 #include "engine/loader.h"
+#include "engine/prompt.h"
 #include "engine/scheduler.h"
 #include "text/chat.h"
 #include "vision/image.h"
@@ -172,15 +173,7 @@ static int encode_prompt(model *m, const run_opts *o, chat_template t, const cha
     if (o->raw)
         return tok_encode(m->tok, msgs[n - 1].content, strlen(msgs[n - 1].content),
                           tok_add_bos(m->tok), ids, n_ids, err, errlen);
-    chat_specials sp;
-    char *text;
-    size_t len;
-    if (chat_specials_from_tokenizer(m->tok, &sp, err, errlen) ||
-        chat_render(t, msgs, n, 1, &sp, &text, &len, err, errlen))
-        return -1;
-    int rc = tok_encode(m->tok, text, len, 0, ids, n_ids, err, errlen); /* BOS is in the text */
-    free(text);
-    return rc;
+    return prompt_chat(m, t, msgs, n, ids, n_ids, err, errlen);
 }
 
 /* The model, its template and a scheduler (with the image towers when janus is asked for
@@ -238,31 +231,6 @@ int cmd_run(int argc, char **argv)
     return rc;
 }
 
-/* The prompt's ids with every <image_placeholder> grown to <begin_of_image>, one per image
- * token, <end_of_image> (what Janus' processor does after tokenizing). */
-static int expand_images(const model *m, const int32_t *ids, size_t n, int per_image,
-                         int32_t ph, int32_t **out, size_t *n_out, char *err, size_t errlen)
-{
-    int32_t boi = tok_token_id(m->tok, "<begin_of_image>"), eoi = tok_token_id(m->tok, "<end_of_image>");
-    if (boi < 0 || eoi < 0) return snprintf(err, errlen, "the tokenizer has no <begin_of_image> "
-                                                         "or <end_of_image>"), -1;
-    size_t k = 0, cap = n;
-    for (size_t i = 0; i < n; i++) cap += ids[i] == ph ? (size_t)per_image + 1 : 0;
-    int32_t *o = malloc(cap * sizeof *o);
-    if (!o) return snprintf(err, errlen, "out of memory"), -1;
-    for (size_t i = 0; i < n; i++) {
-        if (ids[i] != ph) {
-            o[k++] = ids[i];
-            continue;
-        }
-        o[k++] = boi;
-        for (int p = 0; p < per_image; p++) o[k++] = ph;
-        o[k++] = eoi;
-    }
-    *out = o, *n_out = k;
-    return 0;
-}
-
 /* Loads and preprocesses the picture at path as image number i of pix (S x S, CHW). */
 static int load_pixels(const char *path, int S, float *pix, int i, char *err, size_t errlen)
 {
@@ -308,15 +276,12 @@ int cmd_ask(int argc, char **argv)
     strcat(question, o.prompt);
     chat_msg msgs[2] = {{CHAT_SYSTEM, o.system ? o.system : CHAT_JANUS_SYSTEM_PROMPT},
                         {CHAT_USER, question}};
-    int32_t ph = tok_token_id(m->tok, "<image_placeholder>");
-    if (ph < 0) {
-        cli_error("%s: the tokenizer has no <image_placeholder>", o.dir);
-        goto done;
-    }
+    int32_t ph;
     printer pr = {.dim = isatty(2), .hide = o.hide_reasoning};
     o.raw = 0;
     if (encode_prompt(m, &o, t, msgs, 2, &ids, &n_ids, err, sizeof err) ||
-        expand_images(m, ids, n_ids, janus_patches(j), ph, &full, &n_full, err, sizeof err) ||
+        prompt_expand_pictures(m, ids, n_ids, janus_patches(j), &full, &n_full, &ph, err,
+                               sizeof err) ||
         converse(s, full, n_full, pix, o.n_images, ph, &gp, &pr, err, sizeof err)) {
         cli_error("%s", err);
     } else {
@@ -434,18 +399,18 @@ int cmd_chat(int argc, char **argv)
         char err[512];
         int32_t *ids = NULL, *full = NULL;
         size_t n_ids = 0, n_full = 0;
-        int32_t ph = n_img ? tok_token_id(m->tok, "<image_placeholder>") : -1;
+        int32_t ph = -1;
         printer pr = {.dim = isatty(2), .hide = o.hide_reasoning};
         int bad = encode_prompt(m, &o, t, msgs, n, &ids, &n_ids, err, sizeof err);
         if (!bad && n_img)
-            bad = ph < 0 ||
-                  expand_images(m, ids, n_ids, janus_patches(j), ph, &full, &n_full, err, sizeof err);
+            bad = prompt_expand_pictures(m, ids, n_ids, janus_patches(j), &full, &n_full, &ph, err,
+                                         sizeof err);
         if (!bad)
             bad = converse(s, n_img ? full : ids, n_img ? n_full : n_ids, pix, n_img, ph, &gp, &pr,
                            err, sizeof err);
         free(full);
         if (bad) {
-            cli_error("%s", ph < 0 && n_img ? "the tokenizer has no <image_placeholder>" : err);
+            cli_error("%s", err);
             free(owned[--n]); /* the turn did not happen, nor its pictures */
             n_img -= pending;
             rc = 1;
