@@ -127,7 +127,7 @@ gpu_tensor *janus_embed_prompt(janus *j, const int32_t *ids, int n, int32_t imag
     /* freeing while work is recorded would sync away the temporaries below: do it first */
     gpu_free(g, j->features);
     j->features = NULL;
-    gpu_tensor *x = lm_embed(j->m->lm, ids, n, err, errlen);
+    gpu_tensor *x = lm_embed_rows(j->m->lm, ids, n, 1, err, errlen);
     if (!x || !n_images) return x;
     gpu_tensor *f = siglip_encode(j->vision, pixels, n_images, err, errlen);
     if (!f) {

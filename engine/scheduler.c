@@ -56,6 +56,7 @@ struct scheduler {
     req *incoming;            /* submitted, not yet seen by a step (under mu) */
     int cancels[MAX_CANCELS], n_cancels;
     int next_id, pending;
+    int closed;               /* sched_close: no new requests */
     sched_stats stats;
 };
 
@@ -88,6 +89,8 @@ scheduler *sched_new(model *m, janus *j, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
     s->m = m, s->j = j, s->n_slots = n, s->LV = s->V = lm_vocab(m->lm);
     /* only ids the tokenizer has: embeddings are padded past it (V3: 128815 of 129280) */
     if (m->tok && tok_vocab_size(m->tok) < s->V) s->V = tok_vocab_size(m->tok);
@@ -101,8 +104,6 @@ scheduler *sched_new(model *m, janus *j, char *err, size_t errlen)
         sched_free(s);
         return NULL;
     }
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
     return s;
 }
 
@@ -129,21 +130,27 @@ static void finish(scheduler *s, req *q, const char *why, const char *error)
     req_free(s, q);
 }
 
+void sched_close(scheduler *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->closed = 1;
+    req *in = s->incoming;
+    s->incoming = NULL;
+    pthread_mutex_unlock(&s->mu);
+    while (in) { /* arrival order was reversed on the incoming stack: no matter here */
+        req *n = in->link;
+        in->link = s->list;
+        s->list = in;
+        in = n;
+    }
+    while (s->list) finish(s, s->list, "cancelled", NULL);
+}
+
 void sched_free(scheduler *s)
 {
     if (!s) return;
     if (s->slots) {
-        pthread_mutex_lock(&s->mu);
-        req *in = s->incoming;
-        s->incoming = NULL;
-        pthread_mutex_unlock(&s->mu);
-        while (in) { /* arrival order was reversed on the incoming stack: no matter here */
-            req *n = in->link;
-            in->link = s->list;
-            s->list = in;
-            in = n;
-        }
-        while (s->list) finish(s, s->list, "cancelled", NULL);
+        sched_close(s);
         for (int i = 0; i < s->n_slots; i++) free(s->slots[i].ids);
         pthread_mutex_destroy(&s->mu);
         pthread_cond_destroy(&s->cv);
@@ -244,6 +251,11 @@ int sched_submit(scheduler *s, const sched_request *r, char *err, size_t errlen)
     req *q = req_new(s, r, err, errlen);
     if (!q) return -1;
     pthread_mutex_lock(&s->mu);
+    if (s->closed) {
+        pthread_mutex_unlock(&s->mu);
+        req_free(s, q);
+        return snprintf(err, errlen, "shutting down"), -1;
+    }
     q->id = s->next_id++;
     if (s->next_id < 0) s->next_id = 0;
     q->link = s->incoming;

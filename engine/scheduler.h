@@ -41,7 +41,10 @@ typedef struct {
 /* A scheduler over m's cache slots (lm_seqs); j (NULL for text-only models) for pictures
  * and images. */
 scheduler *sched_new(model *m, janus *j, char *err, size_t errlen);
-/* Cancels what is left (their sinks get an END "cancelled") and frees. */
+/* Ends every request (their sinks get an END "cancelled") and refuses new ones; the caller
+ * becomes the stepping thread. For shutting down while other threads may still submit. */
+void sched_close(scheduler *s);
+/* sched_close, then frees (no other thread may use s any more). */
 void sched_free(scheduler *s);
 
 /* Queues a request (its data is copied); its id (>= 0), or -1 with err set when it can

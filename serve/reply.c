@@ -1,0 +1,240 @@
+/* reply.c: responses (JSON, OpenAI-style errors), status counting, base64, request fields,
+ * and waiting for a job while watching the client. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include "serve/internal.h"
+
+int buf_add(buf *b, const void *p, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap : 256;
+        while (nc < b->len + n + 1) nc *= 2;
+        char *d = realloc(b->data, nc);
+        if (!d) return -1;
+        b->data = d, b->cap = nc;
+    }
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = 0;
+    return 0;
+}
+
+int buf_printf(buf *b, const char *fmt, ...)
+{
+    char small[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) return -1;
+    if ((size_t)n < sizeof small) return buf_add(b, small, (size_t)n);
+    char *big = malloc((size_t)n + 1);
+    if (!big) return -1;
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    int rc = buf_add(b, big, (size_t)n);
+    free(big);
+    return rc;
+}
+
+void buf_free(buf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+void count_status(server *sv, int status)
+{
+    pthread_mutex_lock(&sv->mu);
+    if (status >= 0 && status < 600) sv->http[status]++;
+    pthread_mutex_unlock(&sv->mu);
+}
+
+enum MHD_Result reply(server *sv, struct MHD_Connection *c, int status, const char *type,
+                      const char *body, size_t len)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body,
+                                                             MHD_RESPMEM_MUST_COPY);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", type);
+    if (status == 401) MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
+    enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    count_status(sv, status);
+    return rc;
+}
+
+enum MHD_Result reply_json(server *sv, struct MHD_Connection *c, int status, cJSON *o)
+{
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!s) return reply_error(sv, c, 500, NULL, NULL, "out of memory");
+    enum MHD_Result rc = reply(sv, c, status, "application/json", s, strlen(s));
+    cJSON_free(s);
+    return rc;
+}
+
+enum MHD_Result reply_error(server *sv, struct MHD_Connection *c, int status, const char *param,
+                            const char *code, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const char *type = status == 401 ? "authentication_error"
+                       : status == 429 ? "rate_limit_error"
+                       : status >= 500 ? "server_error"
+                                       : "invalid_request_error";
+    cJSON *o = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(o, "error");
+    cJSON_AddStringToObject(e, "message", msg);
+    cJSON_AddStringToObject(e, "type", type);
+    if (param) cJSON_AddStringToObject(e, "param", param);
+    else cJSON_AddNullToObject(e, "param");
+    if (code) cJSON_AddStringToObject(e, "code", code);
+    else cJSON_AddNullToObject(e, "code");
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    enum MHD_Result rc = s ? reply(sv, c, status, "application/json", s, strlen(s)) : MHD_NO;
+    cJSON_free(s);
+    return rc;
+}
+
+int client_gone(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci) return 0;
+    char b;
+    ssize_t n = recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0; /* orderly close; -1 with EAGAIN: still there */
+}
+
+int submit_job(server *sv, struct MHD_Connection *c, sched_request *r, job *j)
+{
+    char err[512];
+    r->sink = job_sink, r->user = j;
+    if (sched_pending(sv->s) >= sv->o.queue) {
+        job_release(j); /* the scheduler's reference, never taken */
+        reply_error(sv, c, 429, NULL, "queue_full", "the queue is full (%d requests); try again "
+                                                    "later", sv->o.queue);
+        return -1;
+    }
+    int id = sched_submit(sv->s, r, err, sizeof err);
+    if (id < 0) {
+        job_release(j);
+        reply_error(sv, c, 400, NULL, NULL, "%s", err);
+        return -1;
+    }
+    pthread_mutex_lock(&j->mu);
+    j->id = id;
+    pthread_mutex_unlock(&j->mu);
+    return 0;
+}
+
+int await_job(server *sv, struct MHD_Connection *c, job *j)
+{
+    pthread_mutex_lock(&j->mu);
+    while (!j->done) {
+        job_wait(j, 200);
+        if (!j->done && client_gone(c)) {
+            j->abandoned = 1;
+            pthread_mutex_unlock(&j->mu);
+            sched_cancel(sv->s, j->id);
+            return -1;
+        }
+    }
+    pthread_mutex_unlock(&j->mu);
+    return 0;
+}
+
+static int b64_value(unsigned char ch)
+{
+    if (ch >= 'A' && ch <= 'Z') return ch - 'A';
+    if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9') return ch - '0' + 52;
+    if (ch == '+' || ch == '-') return 62;
+    if (ch == '/' || ch == '_') return 63;
+    return -1;
+}
+
+int base64_decode(const char *s, size_t n, uint8_t **out, size_t *out_len)
+{
+    while (n && s[n - 1] == '=') n--;
+    if (n % 4 == 1) return -1;
+    uint8_t *o = malloc(n / 4 * 3 + 3);
+    if (!o) return -1;
+    size_t k = 0;
+    uint32_t acc = 0;
+    for (size_t i = 0; i < n; i++) {
+        int v = b64_value((unsigned char)s[i]);
+        if (v < 0) {
+            free(o);
+            return -1;
+        }
+        acc = acc << 6 | (uint32_t)v;
+        if (i % 4 == 3) o[k++] = (uint8_t)(acc >> 16), o[k++] = (uint8_t)(acc >> 8), o[k++] = (uint8_t)acc;
+    }
+    if (n % 4 == 2) o[k++] = (uint8_t)(acc >> 4);
+    if (n % 4 == 3) o[k++] = (uint8_t)(acc >> 10), o[k++] = (uint8_t)(acc >> 2);
+    *out = o, *out_len = k;
+    return 0;
+}
+
+char *base64_encode(const uint8_t *p, size_t n)
+{
+    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *o = malloc((n + 2) / 3 * 4 + 1), *w = o;
+    if (!o) return NULL;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
+                     (i + 2 < n ? p[i + 2] : 0);
+        *w++ = a[v >> 18], *w++ = a[v >> 12 & 63];
+        *w++ = i + 1 < n ? a[v >> 6 & 63] : '=';
+        *w++ = i + 2 < n ? a[v & 63] : '=';
+    }
+    *w = 0;
+    return o;
+}
+
+int field_number(const cJSON *o, const char *name, double lo, double hi, double *v, char *err,
+                 size_t errlen)
+{
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (!f || cJSON_IsNull(f)) return 0;
+    if (!cJSON_IsNumber(f) || !(f->valuedouble >= lo && f->valuedouble <= hi))
+        return snprintf(err, errlen, "'%s' must be a number from %g to %g", name, lo, hi), -1;
+    *v = f->valuedouble;
+    return 0;
+}
+
+void base_url(server *sv, struct MHD_Connection *c, char *out, size_t n)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+    int ok = h && h[0] && strlen(h) < 256;
+    for (const char *p = h; ok && *p; p++)
+        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+             strchr(".-:[]", *p);
+    if (ok) snprintf(out, n, "http://%s", h);
+    else snprintf(out, n, "http://%s:%d", sv->o.host, sv->o.port);
+}
+
+int check_model(server *sv, struct MHD_Connection *c, const cJSON *req, enum MHD_Result *r)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(req, "model");
+    if (!m || cJSON_IsNull(m)) return 0;
+    if (!cJSON_IsString(m)) {
+        *r = reply_error(sv, c, 400, "model", NULL, "'model' must be a string");
+        return -1;
+    }
+    if (strcmp(m->valuestring, sv->model_id)) {
+        *r = reply_error(sv, c, 404, "model", "model_not_found",
+                         "the model '%.200s' does not exist; this server has '%s'",
+                         m->valuestring, sv->model_id);
+        return -1;
+    }
+    return 0;
+}
