@@ -17,7 +17,7 @@ static const char usage[] =
     "  --queue N          requests waiting or running before 429 (default 64)\n"
     "  --gallery DIR      where generated images are saved (default\n"
     "                     $XDG_DATA_HOME/vkseek/gallery, else ~/.local/share/vkseek/gallery)\n"
-    "  --max-body BYTES   request body limit before 413 (default 33554432)\n"
+    "  --max-body BYTES   request body limit before 413 (default 8388608)\n"
     "  --ctx N            context per sequence (default min(the model's, 4096))\n"
     "  --quant Q          weight format on the device: keep, f16, bf16, q8_0, q4_0\n"
     "  --device N         Vulkan device\n"
@@ -27,7 +27,7 @@ static const char usage[] =
 int cmd_serve(int argc, char **argv)
 {
     serve_options o = {.host = "127.0.0.1", .port = 8080, .max_batch = 8, .queue = 64,
-                       .max_body = 32u << 20, .quant = QUANT_KEEP,
+                       .max_body = 8u << 20, .quant = QUANT_KEEP,
                        .device = cli_device_arg(&argc, argv), .api_key = getenv("VKSEEK_API_KEY")};
     if (o.device == -2) return cli_error("--device needs a device index");
     const char *dir = NULL, *qname = "keep";

@@ -9,7 +9,6 @@
 #include "engine/scheduler.h"
 
 #define PREFILL_CHUNK 512     /* prompt tokens per step, so running sequences keep moving */
-#define MAX_CANCELS 1024
 
 typedef enum { R_QUEUED, R_PREFILL, R_DECODE } req_state;
 
@@ -54,7 +53,7 @@ struct scheduler {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     req *incoming;            /* submitted, not yet seen by a step (under mu) */
-    int cancels[MAX_CANCELS], n_cancels;
+    int *cancels, n_cancels, cap_cancels; /* ids to cancel at the next step */
     int next_id, pending;
     int closed;               /* sched_close: no new requests */
     sched_stats stats;
@@ -118,7 +117,7 @@ static void finish(scheduler *s, req *q, const char *why, const char *error)
     else if (q->t_admit > 0) e.prefill_s = t - q->t_admit;
     else e.queue_s = t - q->t_submit;
     q->r.sink(&e, q->r.user);
-    for (int i = 0; i < q->n_slot; i++) s->slots[q->slot[i]].busy = 0;
+    for (int i = 0; q->st != R_QUEUED && i < q->n_slot; i++) s->slots[q->slot[i]].busy = 0;
     req **p = &s->list;
     while (*p && *p != q) p = &(*p)->link;
     if (*p) *p = q->link;
@@ -155,7 +154,7 @@ void sched_free(scheduler *s)
         pthread_mutex_destroy(&s->mu);
         pthread_cond_destroy(&s->cv);
     }
-    free(s->slots), free(s->logits), free(s->mix);
+    free(s->slots), free(s->logits), free(s->mix), free(s->cancels);
     free(s);
 }
 
@@ -184,7 +183,7 @@ static int check(scheduler *s, const sched_request *r, char *err, size_t errlen)
     }
     if (r->kind != REQ_IMAGE) return snprintf(err, errlen, "unknown request kind"), -1;
     if (!s->j) return snprintf(err, errlen, "this model does not make images"), -1;
-    if (r->n_images < 1 || 2 * r->n_images > s->n_slots)
+    if (r->n_images < 1 || r->n_images > s->n_slots / 2)
         return snprintf(err, errlen, "%d images need %d cache slots; the model has %d",
                         r->n_images, 2 * r->n_images, s->n_slots), -1;
     if (r->n < 2) return snprintf(err, errlen, "the image prompt is empty"), -1;
@@ -206,7 +205,7 @@ static req *req_new(scheduler *s, const sched_request *r, char *err, size_t errl
     int img = r->kind == REQ_IMAGE, n_smp = img ? r->n_images : 1;
     int32_t *ids = malloc((size_t)r->n * sizeof *ids);
     q->n_slot = img ? 2 * r->n_images : 1;
-    q->slot = malloc((size_t)q->n_slot * sizeof *q->slot);
+    q->slot = malloc((size_t)q->n_slot * sizeof *q->slot); /* filled when admitted */
     q->next = malloc((size_t)n_smp * sizeof *q->next);
     q->smp = calloc((size_t)n_smp, sizeof *q->smp);
     q->stop = calloc((size_t)(r->gen.n_stop > 0 ? r->gen.n_stop : 1), sizeof *q->stop);
@@ -254,7 +253,7 @@ int sched_submit(scheduler *s, const sched_request *r, char *err, size_t errlen)
     if (s->closed) {
         pthread_mutex_unlock(&s->mu);
         req_free(s, q);
-        return snprintf(err, errlen, "shutting down"), -1;
+        return snprintf(err, errlen, "shutting down"), -2;
     }
     q->id = s->next_id++;
     if (s->next_id < 0) s->next_id = 0;
@@ -270,7 +269,12 @@ int sched_submit(scheduler *s, const sched_request *r, char *err, size_t errlen)
 void sched_cancel(scheduler *s, int id)
 {
     pthread_mutex_lock(&s->mu);
-    if (s->n_cancels < MAX_CANCELS) s->cancels[s->n_cancels++] = id;
+    if (s->n_cancels == s->cap_cancels) {
+        int nc = s->cap_cancels ? 2 * s->cap_cancels : 64;
+        int *p = realloc(s->cancels, (size_t)nc * sizeof *p);
+        if (p) s->cancels = p, s->cap_cancels = nc;
+    }
+    if (s->n_cancels < s->cap_cancels) s->cancels[s->n_cancels++] = id;
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -387,7 +391,10 @@ static int chat_token(scheduler *s, req *q, float *row)
         return chat_end(s, q, "stop"), 1;
     int r = text_out_token(q->out, id, q->r.sink, q->r.user, err, sizeof err);
     if (r < 0) return finish(s, q, "error", err), 1;
-    if (r > 0) return finish(s, q, text_out_cancelled(q->out) ? "cancelled" : "stop", NULL), 1;
+    if (r > 0) {
+        if (text_out_cancelled(q->out)) return finish(s, q, "cancelled", NULL), 1;
+        return chat_end(s, q, "stop"), 1; /* a stop string: the splitter's held bytes still go */
+    }
     if (sl->n >= lm_ctx(s->m->lm)) return chat_end(s, q, "length"), 1;
     q->next[0] = id;
     return 0;
@@ -587,9 +594,8 @@ int sched_step(scheduler *s, char *err, size_t errlen)
     /* take over what other threads handed in */
     pthread_mutex_lock(&s->mu);
     req *in = s->incoming;
-    int cancels[MAX_CANCELS], nc = s->n_cancels;
-    memcpy(cancels, s->cancels, (size_t)nc * sizeof *cancels);
-    s->incoming = NULL, s->n_cancels = 0;
+    int *cancels = s->cancels, nc = s->n_cancels;
+    s->incoming = NULL, s->cancels = NULL, s->n_cancels = s->cap_cancels = 0;
     pthread_mutex_unlock(&s->mu);
     req *rev = NULL; /* the incoming stack, newest first: reverse to arrival order */
     while (in) {
@@ -605,6 +611,7 @@ int sched_step(scheduler *s, char *err, size_t errlen)
                 finish(s, q, "cancelled", NULL);
                 break;
             }
+    free(cancels);
     s->steps++;
     /* admit in arrival order while slots last */
     for (req *q = s->list; q; q = q->link) {

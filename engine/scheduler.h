@@ -48,7 +48,8 @@ void sched_close(scheduler *s);
 void sched_free(scheduler *s);
 
 /* Queues a request (its data is copied); its id (>= 0), or -1 with err set when it can
- * never run: an empty or too long prompt, more slots than the model has, bad parameters. */
+ * never run (an empty or too long prompt, more slots than the model has, bad parameters),
+ * -2 after sched_close. */
 int sched_submit(scheduler *s, const sched_request *r, char *err, size_t errlen);
 /* Ends a request at the next step (END "cancelled"); unknown or finished ids are ignored. */
 void sched_cancel(scheduler *s, int id);

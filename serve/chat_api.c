@@ -184,7 +184,8 @@ static int parse(server *sv, const cJSON *q, chat_req *r, char *param, char *err
     double temp = 1, top_p = 1, max = 0, nn = 1, seed = -1;
     int ctx = lm_ctx(sv->m->lm);
     const char *num[] = {"temperature", "top_p", "max_tokens", "max_completion_tokens", "n", "seed"};
-    double lo[] = {0, 1e-9, 1, 1, 1, 0}, hi[] = {2, 1, ctx, ctx, 1, 18446744073709551615.0};
+    /* max_tokens past the context means "until the context is full" */
+    double lo[] = {0, 1e-9, 1, 1, 1, 0}, hi[] = {2, 1, 1e18, 1e18, 1, 9007199254740992.0 /* 2^53 */};
     double *dst[] = {&temp, &top_p, &max, &max, &nn, &seed};
     for (int i = 0; i < 6; i++) {
         snprintf(param, 64, "%s", num[i]);
@@ -194,7 +195,7 @@ static int parse(server *sv, const cJSON *q, chat_req *r, char *param, char *err
     r->gp.sampling.temperature = (float)temp;
     r->gp.sampling.top_p = (float)top_p;
     r->gp.sampling.seed = seed >= 0 ? (uint64_t)seed : (uint64_t)time(NULL) ^ (uint64_t)clock();
-    r->gp.max_tokens = (int)max;
+    r->gp.max_tokens = max > ctx ? ctx : (int)max;
     r->gp.reasoning = chat_template_opens_think(sv->tmpl) ? 2 : 1;
     const cJSON *stop = cJSON_GetObjectItemCaseSensitive(q, "stop");
     snprintf(param, 64, "stop");
@@ -372,9 +373,27 @@ enum MHD_Result api_chat(server *sv, struct MHD_Connection *c, const char *body,
         rc = reply_error(sv, c, 400, param, NULL, "%s", err);
         goto done;
     }
-    if (prompt_chat(sv->m, sv->tmpl, r.msgs, r.n, &ids, &n_ids, err, sizeof err) ||
-        (r.n_pictures && prompt_expand_pictures(sv->m, ids, n_ids, janus_patches(sv->j), &full,
-                                                &n_full, &ph, err, sizeof err))) {
+    if (prompt_chat(sv->m, sv->tmpl, r.msgs, r.n, &ids, &n_ids, err, sizeof err)) {
+        rc = reply_error(sv, c, 400, "messages", NULL, "%s", err);
+        goto done;
+    }
+    /* the placeholders must be the pictures' own (text may not smuggle more in), and what
+     * they grow to must fit the context before it is made */
+    int32_t ph_id = sv->j ? tok_token_id(sv->m->tok, "<image_placeholder>") : -1;
+    size_t n_ph = 0, per = sv->j ? (size_t)janus_patches(sv->j) + 1 : 0;
+    for (size_t i = 0; ph_id >= 0 && i < n_ids; i++) n_ph += ids[i] == ph_id;
+    if (n_ph != (size_t)r.n_pictures) {
+        rc = reply_error(sv, c, 400, "messages", NULL, "the text may not contain "
+                         "<image_placeholder>: attach pictures as image_url parts");
+        goto done;
+    }
+    if (n_ids + n_ph * per >= (size_t)lm_ctx(sv->m->lm)) {
+        rc = reply_error(sv, c, 400, "messages", NULL, "the prompt (%zu tokens with its pictures) "
+                         "does not fit the context of %d", n_ids + n_ph * per, lm_ctx(sv->m->lm));
+        goto done;
+    }
+    if (r.n_pictures && prompt_expand_pictures(sv->m, ids, n_ids, janus_patches(sv->j), &full,
+                                               &n_full, &ph, err, sizeof err)) {
         rc = reply_error(sv, c, 400, "messages", NULL, "%s", err);
         goto done;
     }

@@ -70,7 +70,7 @@ enum MHD_Result api_images(server *sv, struct MHD_Connection *c, const char *bod
     }
     double n = 1, seed = -1, cfg = 5, temp = 1;
     const char *num[] = {"n", "seed", "cfg", "temperature"};
-    double lo[] = {1, 0, 0, 0}, hi[] = {max_n, 18446744073709551615.0, 100, 100};
+    double lo[] = {1, 0, 0, 0}, hi[] = {max_n, 9007199254740992.0 /* 2^53: exact in JSON */, 100, 100};
     double *dst[] = {&n, &seed, &cfg, &temp};
     for (int i = 0; i < 4; i++)
         if (field_number(q, num[i], lo[i], hi[i], dst[i], err, sizeof err)) {

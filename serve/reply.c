@@ -1,5 +1,6 @@
 /* reply.c: responses (JSON, OpenAI-style errors), status counting, base64, request fields,
  * and waiting for a job while watching the client. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,7 +111,8 @@ int client_gone(struct MHD_Connection *c)
     if (!ci) return 0;
     char b;
     ssize_t n = recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n == 0; /* orderly close; -1 with EAGAIN: still there */
+    /* 0: closed; an error but "nothing to read yet": reset */
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 int submit_job(server *sv, struct MHD_Connection *c, sched_request *r, job *j)
@@ -126,7 +128,7 @@ int submit_job(server *sv, struct MHD_Connection *c, sched_request *r, job *j)
     int id = sched_submit(sv->s, r, err, sizeof err);
     if (id < 0) {
         job_release(j);
-        reply_error(sv, c, 400, NULL, NULL, "%s", err);
+        reply_error(sv, c, id == -2 ? 503 : 400, NULL, NULL, "%s", err);
         return -1;
     }
     pthread_mutex_lock(&j->mu);

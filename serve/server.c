@@ -136,9 +136,12 @@ static int authorised(server *sv, struct MHD_Connection *c)
     if (!sv->o.api_key) return 1;
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     size_t kl = strlen(sv->o.api_key);
-    if (!h || strncmp(h, "Bearer ", 7) || strlen(h + 7) != kl) return 0;
-    unsigned diff = 0; /* constant time over the key */
-    for (size_t i = 0; i < kl; i++) diff |= (unsigned char)h[7 + i] ^ (unsigned char)sv->o.api_key[i];
+    if (!h || strncmp(h, "Bearer ", 7)) return 0;
+    /* time depends on the length sent only, not on the key or where they differ */
+    size_t hl = strlen(h + 7);
+    unsigned diff = hl != kl;
+    for (size_t i = 0; i < hl; i++)
+        diff |= (unsigned char)h[7 + i] ^ (unsigned char)sv->o.api_key[i % kl];
     return diff == 0;
 }
 
@@ -240,8 +243,9 @@ int serve_run(const serve_options *o)
         gallery_close(sv.g);
         return 1;
     }
+    /* ITC: quiescing at shutdown; poll: descriptors past 1023 */
     sv.d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                                MHD_USE_ERROR_LOG,
+                                MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG,
                             (uint16_t)o->port, NULL, NULL, on_request, &sv,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                             MHD_OPTION_NOTIFY_COMPLETED, on_done, &sv,
@@ -258,16 +262,17 @@ int serve_run(const serve_options *o)
     int sig;
     sigwait(&sigs, &sig);
     pthread_mutex_lock(&sv.mu);
-    int failed = sv.load_error[0] != 0;
     sv.stop = 1;
     pthread_mutex_unlock(&sv.mu);
-    if (!failed) fprintf(stderr, "vkseek serve: shutting down\n");
-    MHD_quiesce_daemon(sv.d);
+    MHD_socket lfd = MHD_quiesce_daemon(sv.d); /* no new connections */
     pthread_join(sv.engine, NULL);
+    int failed = sv.load_error[0] != 0;
+    if (!failed) fprintf(stderr, "vkseek serve: shutting down\n");
     /* what is queued or running ends now ("cancelled"), so waiting connections answer and
      * finish; new submits are refused */
     if (sv.s) sched_close(sv.s);
     MHD_stop_daemon(sv.d);
+    if (lfd != MHD_INVALID_SOCKET) close(lfd);
     sched_free(sv.s);
     janus_free(sv.j);
     model_close(sv.m);

@@ -233,7 +233,7 @@ static void test_cancel(void)
     int n, ni;
     int32_t *p = prompt(e.m, "tell me about the shapes", 0, &n);
     int32_t *pi = prompt(e.m, "a blue square at the bottom right on a yellow background", 1, &ni);
-    static out o1, o2, o3, o4;
+    static out o1, o2, o3, o4, o5;
     char err[512];
     /* two image requests fill the 4 slots; the first is cancelled, a chat takes its slots */
     sched_request r1 = picture(e.m, pi, ni, 1, &o1), r2 = picture(e.m, pi, ni, 1, &o2);
@@ -241,6 +241,12 @@ static void test_cancel(void)
     int id1 = submit(&e, &r1);
     submit(&e, &r2);
     for (int i = 0; i < 4; i++) sched_step(e.s, err, sizeof err);
+    /* one waiting for slots is cancelled: it never held any, so it frees none */
+    sched_request r5 = chat(p, n, 0, 1, 4, &o5);
+    sched_cancel(e.s, submit(&e, &r5));
+    sched_step(e.s, err, sizeof err);
+    th_expect(o5.ended == 1 && !strcmp(o5.finish, "cancelled") && !o1.ended && !o2.ended,
+              "a queued request is cancelled alone");
     sched_cancel(e.s, id1);
     submit(&e, &r3);
     for (int i = 0; i < 40 && !o3.ended; i++) sched_step(e.s, err, sizeof err);

@@ -142,8 +142,9 @@ try:
     check(len(fin) == 1 and len(use) == 1 and use[0]["usage"]["completion_tokens"] == a["usage"]["completion_tokens"]
           and use[0]["usage"]["prompt_tokens_details"]["cached_tokens"] > 0,
           f"one finish chunk and a usage chunk (the prompt came from the cache): {fin} {use}")
-    s, st = srv.post("/v1/chat/completions", chat("what shapes are there?", stop=["zzz"], seed=3))
-    check(s == 200, f"stop and seed accepted: {s} {st}")
+    s, st = srv.post("/v1/chat/completions", chat("what shapes are there?", stop=["zzz"], seed=3,
+                                                  max_tokens=100000))
+    check(s == 200, f"stop, seed and a max_tokens past the context accepted: {s} {st}")
 
     # images: URLs into the gallery, the PNG files, base64, the gallery page
     s, im = srv.post("/v1/images/generations",
@@ -225,7 +226,8 @@ try:
         ("/v1/chat/completions", {"messages": [{"role": "wizard", "content": "hi"}]}, 400, "messages", None, "bad role"),
         ("/v1/chat/completions", chat("hi", temperature="hot"), 400, "temperature", None, "temperature of the wrong type"),
         ("/v1/chat/completions", chat("hi", temperature=7), 400, "temperature", None, "temperature out of range"),
-        ("/v1/chat/completions", chat("hi", max_tokens=10 ** 9), 400, "max_tokens", None, "too many tokens"),
+        ("/v1/chat/completions", chat("hi", max_tokens=0), 400, "max_tokens", None, "max_tokens of 0"),
+        ("/v1/chat/completions", chat("<image_placeholder> hi"), 400, "messages", None, "a smuggled picture placeholder"),
         ("/v1/chat/completions", chat("hi", n=3), 400, "n", None, "n > 1"),
         ("/v1/chat/completions", chat("hi", stop=[1, 2]), 400, "stop", None, "stop of the wrong type"),
         ("/v1/chat/completions", chat("hi", stream="yes"), 400, "stream", None, "stream of the wrong type"),
