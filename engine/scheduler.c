@@ -10,7 +10,8 @@
 
 #define PREFILL_CHUNK 512     /* prompt tokens per step, so running sequences keep moving */
 
-typedef enum { R_QUEUED, R_PREFILL, R_DECODE } req_state;
+/* queued for slots; its prompt being read; drawing tokens; (images) decoding its pictures */
+typedef enum { R_QUEUED, R_PREFILL, R_DECODE, R_PICTURES } req_state;
 
 typedef struct {
     int32_t *ids;             /* what the cache holds, by position (prefix reuse) */
@@ -37,6 +38,7 @@ typedef struct req {
     int32_t *next;            /* per sequence (chat 1, image n_images): the token to feed */
     int32_t *codes;           /* image: [n_images][T] */
     int step, n_gen;
+    int pictures;             /* image: pictures decoded and sent */
     double t_submit, t_admit, t_first;
     struct req *link;
 } req;
@@ -106,6 +108,13 @@ scheduler *sched_new(model *m, janus *j, char *err, size_t errlen)
     return s;
 }
 
+/* Gives an admitted request's cache slots back. */
+static void release_slots(scheduler *s, req *q)
+{
+    for (int i = 0; q->st != R_QUEUED && i < q->n_slot; i++) s->slots[q->slot[i]].busy = 0;
+    q->n_slot = 0;
+}
+
 /* Sends END and frees the request (its slots go back). */
 static void finish(scheduler *s, req *q, const char *why, const char *error)
 {
@@ -117,7 +126,7 @@ static void finish(scheduler *s, req *q, const char *why, const char *error)
     else if (q->t_admit > 0) e.prefill_s = t - q->t_admit;
     else e.queue_s = t - q->t_submit;
     q->r.sink(&e, q->r.user);
-    for (int i = 0; q->st != R_QUEUED && i < q->n_slot; i++) s->slots[q->slot[i]].busy = 0;
+    release_slots(s, q);
     req **p = &s->list;
     while (*p && *p != q) p = &(*p)->link;
     if (*p) *p = q->link;
@@ -401,7 +410,7 @@ static int chat_token(scheduler *s, req *q, float *row)
 }
 
 /* An image request's next codes from its rows' image logits [2 n_images][K] (conditional,
- * unconditional per image). 0: it goes on, 1: it ended (pictures decoded and sent). */
+ * unconditional per image). 0: it goes on (to its pictures after the last), 1: it ended. */
 static int image_tokens(scheduler *s, req *q, const float *logits)
 {
     char err[512];
@@ -419,25 +428,31 @@ static int image_tokens(scheduler *s, req *q, const float *logits)
     gen_event e = {.kind = GEN_IMAGE_PROGRESS, .n_images = n, .step = q->step, .total = T,
                    .codes = q->codes};
     if (q->r.sink(&e, q->r.user)) return finish(s, q, "cancelled", NULL), 1;
-    if (q->step < T) return 0;
-    int S = janus_image_size(s->j);
-    uint8_t *rgb = malloc((size_t)S * S * 3);
-    if (!rgb) return finish(s, q, "error", "out of memory"), 1;
-    for (int i = 0; i < n; i++) {
-        if (janus_decode(s->j, q->codes + (int64_t)i * T, 1, rgb, err, sizeof err)) {
-            free(rgb);
-            return finish(s, q, "error", err), 1;
-        }
-        gen_event d = {.kind = GEN_IMAGE_DONE, .n_images = n, .image = i, .step = T,
-                       .total = T, .size = S, .codes = q->codes + (int64_t)i * T, .rgb = rgb};
-        if (q->r.sink(&d, q->r.user)) {
-            free(rgb);
-            return finish(s, q, "cancelled", NULL), 1;
-        }
+    if (q->step == T) {
+        release_slots(s, q); /* the pictures need no cache */
+        q->st = R_PICTURES;
     }
+    return 0;
+}
+
+/* The next picture of an image request whose tokens are all drawn: one per step, so other
+ * sequences move on between pictures (the VQ decoder is the longest single op). */
+static void next_picture(scheduler *s, req *q)
+{
+    char err[512];
+    int n = q->r.n_images, T = s->T, S = janus_image_size(s->j), i = q->pictures;
+    uint8_t *rgb = malloc((size_t)S * S * 3);
+    if (!rgb) return finish(s, q, "error", "out of memory");
+    if (janus_decode(s->j, q->codes + (int64_t)i * T, 1, rgb, err, sizeof err)) {
+        free(rgb);
+        return finish(s, q, "error", err);
+    }
+    gen_event d = {.kind = GEN_IMAGE_DONE, .n_images = n, .image = i, .step = T, .total = T,
+                   .size = S, .codes = q->codes + (int64_t)i * T, .rgb = rgb};
+    int cancel = q->r.sink(&d, q->r.user);
     free(rgb);
-    finish(s, q, "stop", NULL);
-    return 1;
+    if (cancel) return finish(s, q, "cancelled", NULL);
+    if (++q->pictures == n) finish(s, q, "stop", NULL);
 }
 
 /* ---- the step ---- */
@@ -628,6 +643,11 @@ int sched_step(scheduler *s, char *err, size_t errlen)
             break;
         }
     if (decode(s, err, errlen)) rc = -1;
+    for (req *q = s->list; q; q = q->link)
+        if (q->st == R_PICTURES) {
+            next_picture(s, q);
+            break;
+        }
     pthread_mutex_lock(&s->mu);
     s->stats.steps++;
     s->stats.step_s += now() - t0;
