@@ -99,7 +99,8 @@ def main():
         gen = b.generation(cap, [], False)
         n = len(gen[0])
         cond = torch.tensor([gen[0], [gen[0][0]] + [b.pad] * (n - 2) + [gen[0][-1]]])
-        T = (world.SIZE // 8) ** 2
+        levels = len(cfg["gen_vision_config"]["params"]["decoder_ch_mult"])
+        T = (world.SIZE // 2 ** (levels - 1)) ** 2  # codes per picture
         codes = []
         with torch.no_grad():
             for i in range(T):

@@ -315,7 +315,8 @@ def main():
     tower = model.vision_model.vision_tower
     probe = Probe(tower.norm.normalized_shape[0])
     train_vision(tower, probe, ex, imgs, a.vision_steps, 64, rng, a.seed + 200)
-    b = data.Builder(tok, (world.SIZE // PATCH) ** 2)
+    vp = cfg["vision_config"]["params"]
+    b = data.Builder(tok, (vp["image_size"] // vp["patch_size"]) ** 2)  # understanding's patches
     train_joint(model, probe, b, ex, imgs, codes, a, rng)
 
     export(model, cfg, a.out)
