@@ -58,7 +58,8 @@ struct scheduler {
     int *cancels, n_cancels, cap_cancels; /* ids to cancel at the next step */
     int next_id, pending;
     int closed;               /* sched_close: no new requests */
-    sched_stats stats;
+    sched_stats stats;        /* queued and running: the list's, as of the last step's end */
+    uint64_t step_rows;       /* rows decoded in this step (stepping thread) */
 };
 
 static double now(void)
@@ -138,6 +139,19 @@ static void finish(scheduler *s, req *q, const char *why, const char *error)
     req_free(s, q);
 }
 
+/* The step's counters and the list's census, published for other threads. */
+static void publish(scheduler *s, double step_s)
+{
+    int queued = 0, running = 0;
+    for (req *q = s->list; q; q = q->link) q->st == R_QUEUED ? queued++ : running++;
+    pthread_mutex_lock(&s->mu);
+    s->stats.queued = queued, s->stats.running = running;
+    s->stats.batched_rows += s->step_rows;
+    if (step_s >= 0) s->stats.steps++, s->stats.step_s += step_s;
+    pthread_mutex_unlock(&s->mu);
+    s->step_rows = 0;
+}
+
 void sched_close(scheduler *s)
 {
     pthread_mutex_lock(&s->mu);
@@ -152,6 +166,7 @@ void sched_close(scheduler *s)
         in = n;
     }
     while (s->list) finish(s, s->list, "cancelled", NULL);
+    publish(s, -1);
 }
 
 void sched_free(scheduler *s)
@@ -313,7 +328,6 @@ sched_stats sched_get_stats(scheduler *s)
     sched_stats st = s->stats;
     for (req *q = s->incoming; q; q = q->link) st.queued++;
     pthread_mutex_unlock(&s->mu);
-    for (req *q = s->list; q; q = q->link) q->st == R_QUEUED ? st.queued++ : st.running++;
     return st;
 }
 
@@ -580,7 +594,7 @@ static int decode(scheduler *s, char *err, size_t errlen)
     if (x != xt && x != xi) gpu_free(g, x);
     if (xt) gpu_free(g, xt);
     if (xi) gpu_free(g, xi);
-    s->stats.batched_rows += (uint64_t)(nt + ni);
+    s->step_rows += (uint64_t)(nt + ni);
     if (rc) {
         gpu_clear_error(g);
         fail_all(s, batch, nq, err);
@@ -648,10 +662,7 @@ int sched_step(scheduler *s, char *err, size_t errlen)
             next_picture(s, q);
             break;
         }
-    pthread_mutex_lock(&s->mu);
-    s->stats.steps++;
-    s->stats.step_s += now() - t0;
-    pthread_mutex_unlock(&s->mu);
+    publish(s, now() - t0);
     return rc;
 }
 

@@ -64,7 +64,8 @@ int sched_step(scheduler *s, char *err, size_t errlen);
 /* Steps until request id has ended (the CLI's way: submit, then run). */
 int sched_run(scheduler *s, int id, char *err, size_t errlen);
 
-/* Counters for /metrics and tests (from the stepping thread: it reads the request list). */
+/* Counters for /metrics and tests, from any thread (queued and running as of the last step,
+ * plus what was submitted since). */
 typedef struct {
     uint64_t requests, tokens, images, steps, batched_rows;
     double step_s;             /* time spent in steps */

@@ -39,7 +39,6 @@ typedef struct server {
     pthread_t engine;
     struct MHD_Daemon *d;
     pthread_mutex_t mu;           /* the fields below */
-    sched_stats snap;             /* the engine thread's latest */
     uint64_t http[600];           /* responses by status */
     int64_t started;
 } server;

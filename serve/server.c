@@ -60,10 +60,6 @@ static void *engine_main(void *arg)
             continue;
         }
         if (sched_step(s, err, sizeof err)) fprintf(stderr, "vkseek serve: step: %s\n", err);
-        sched_stats st = sched_get_stats(s);
-        pthread_mutex_lock(&sv->mu);
-        sv->snap = st;
-        pthread_mutex_unlock(&sv->mu);
     }
     return NULL;
 }
@@ -95,8 +91,8 @@ static enum MHD_Result route_models(server *sv, struct MHD_Connection *c)
 static enum MHD_Result route_metrics(server *sv, struct MHD_Connection *c)
 {
     buf b = {0};
+    sched_stats st = sched_get_stats(sv->s);
     pthread_mutex_lock(&sv->mu);
-    sched_stats st = sv->snap;
     buf_printf(&b, "# HELP vkseek_http_responses_total HTTP responses by status.\n"
                    "# TYPE vkseek_http_responses_total counter\n");
     for (int i = 100; i < 600; i++)

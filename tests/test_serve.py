@@ -215,7 +215,7 @@ try:
     steps = metric(metrics, "vkseek_steps_total") - metric(before, "vkseek_steps_total")
     check(rows > steps > 0, f"steps carried several rows ({rows} rows in {steps} steps)")
     check(metric(metrics, "vkseek_images_total") == 4 and 'vkseek_http_responses_total{code="401"} 2' in metrics
-          and metric(metrics, "vkseek_queue_depth") == 0, "metrics count images, 401s and the queue")
+          and metric(metrics, "vkseek_queue_depth") == 0, f"metrics count images, 401s and the queue: {metrics}")
 
     # bad requests
     bad = [
