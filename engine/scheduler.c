@@ -1,6 +1,7 @@
 /* scheduler.c: see scheduler.h. Requests live in one list in arrival order; the stepping
  * thread owns it. Other threads only append to the incoming list and the cancel list, under
  * the lock, and the step takes both over at its start. */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,7 +215,7 @@ static int check(scheduler *s, const sched_request *r, char *err, size_t errlen)
     if (r->n + s->T > ctx)
         return snprintf(err, errlen, "the prompt (%d tokens) and %d image tokens do not fit the "
                                      "context of %d", r->n, s->T, ctx), -1;
-    if (!(r->image.cfg == r->image.cfg) || r->pad_id < 0 || r->pad_id >= lm_vocab(s->m->lm))
+    if (isnan(r->image.cfg) || r->pad_id < 0 || r->pad_id >= lm_vocab(s->m->lm))
         return snprintf(err, errlen, "bad guidance weight or pad id"), -1;
     return 0;
 }

@@ -354,16 +354,9 @@ static void stream_free(void *cls)
 
 enum MHD_Result api_chat(server *sv, struct MHD_Connection *c, const char *body, size_t len)
 {
-    cJSON *q = cJSON_ParseWithLength(body, len);
-    if (!cJSON_IsObject(q)) {
-        cJSON_Delete(q);
-        return reply_error(sv, c, 400, NULL, NULL, "the request body is not a JSON object");
-    }
     enum MHD_Result rc;
-    if (check_model(sv, c, q, &rc)) {
-        cJSON_Delete(q);
-        return rc;
-    }
+    cJSON *q = parse_request(sv, c, body, len, &rc);
+    if (!q) return rc;
     chat_req r = {0};
     char err[512], param[64] = "";
     int32_t *ids = NULL, *full = NULL, ph = -1;

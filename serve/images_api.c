@@ -32,17 +32,13 @@ static char *png_base64(server *sv, const char *id)
 
 enum MHD_Result api_images(server *sv, struct MHD_Connection *c, const char *body, size_t len)
 {
-    cJSON *q = cJSON_ParseWithLength(body, len);
-    if (!cJSON_IsObject(q)) {
-        cJSON_Delete(q);
-        return reply_error(sv, c, 400, NULL, NULL, "the request body is not a JSON object");
-    }
     enum MHD_Result rc;
+    cJSON *q = parse_request(sv, c, body, len, &rc);
+    if (!q) return rc;
     char err[512], native[32];
     int32_t *ids = NULL, pad;
     size_t n_ids = 0;
     job *j = NULL;
-    if (check_model(sv, c, q, &rc)) goto done;
     if (!sv->j) {
         rc = reply_error(sv, c, 400, "model", NULL, "the model '%s' does not make images", sv->model_id);
         goto done;

@@ -100,7 +100,9 @@ int field_number(const cJSON *o, const char *name, double lo, double hi, double 
                  size_t errlen);
 /* "http://host" for absolute URLs of this server, from the Host header. */
 void base_url(server *sv, struct MHD_Connection *c, char *out, size_t n);
-/* 0 if the request's model field (absent is fine) names the loaded model. */
-int check_model(server *sv, struct MHD_Connection *c, const cJSON *req, enum MHD_Result *r);
+/* The request body as a JSON object whose "model" (absent is fine) names the loaded model;
+ * NULL after replying 400 or 404 (*r: the reply's result). */
+cJSON *parse_request(server *sv, struct MHD_Connection *c, const char *body, size_t len,
+                     enum MHD_Result *r);
 
 #endif

@@ -224,19 +224,21 @@ void base_url(server *sv, struct MHD_Connection *c, char *out, size_t n)
     else snprintf(out, n, "http://%s:%d", sv->o.host, sv->o.port);
 }
 
-int check_model(server *sv, struct MHD_Connection *c, const cJSON *req, enum MHD_Result *r)
+cJSON *parse_request(server *sv, struct MHD_Connection *c, const char *body, size_t len,
+                     enum MHD_Result *r)
 {
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(req, "model");
-    if (!m || cJSON_IsNull(m)) return 0;
-    if (!cJSON_IsString(m)) {
+    cJSON *q = cJSON_ParseWithLength(body, len);
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(q, "model");
+    if (!cJSON_IsObject(q))
+        *r = reply_error(sv, c, 400, NULL, NULL, "the request body is not a JSON object");
+    else if (m && !cJSON_IsNull(m) && !cJSON_IsString(m))
         *r = reply_error(sv, c, 400, "model", NULL, "'model' must be a string");
-        return -1;
-    }
-    if (strcmp(m->valuestring, sv->model_id)) {
+    else if (cJSON_IsString(m) && strcmp(m->valuestring, sv->model_id))
         *r = reply_error(sv, c, 404, "model", "model_not_found",
                          "the model '%.200s' does not exist; this server has '%s'",
                          m->valuestring, sv->model_id);
-        return -1;
-    }
-    return 0;
+    else
+        return q;
+    cJSON_Delete(q);
+    return NULL;
 }
