@@ -4,12 +4,14 @@
  * chunks, or JPEG by the extension) to a temporary name and renamed. A progress bar on a
  * terminal; quiet otherwise. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include "cli/cli.h"
+#include "cli/live.h"
 #include "engine/janus.h"
 #include "engine/loader.h"
 #include "engine/prompt.h"
@@ -32,6 +34,9 @@ static const char usage[] =
     "  --temp T         sampling temperature, 0 = greedy (default 1)\n"
     "  --top-k K, --top-p P   sampling filters (default off)\n"
     "  --quality Q      JPEG quality 1..100 (default 92)\n"
+    "  --preview        a window shows the images as they form; keys: S save (out-seedS.png),\n"
+    "                   R again with new seeds, Space pause, Esc/Q close (stops, writes nothing\n"
+    "                   unfinished); after the run it stays open until closed\n"
     "  --quant Q        weight format on the device: keep, f16, bf16, q8_0, q4_0\n"
     "  --device N       Vulkan device\n"
     "without --model: $VKSEEK_MODEL, else the built-in model\n";
@@ -42,6 +47,7 @@ typedef struct {
     int tty;
     int size;
     uint8_t *rgb;             /* [n][size][size][3] */
+    live *lv;                 /* the preview window, or NULL */
     const char *finish;
     char error[512];
 } progress;
@@ -56,6 +62,7 @@ static double now(void)
 static int on_event(const gen_event *e, void *user)
 {
     progress *p = user;
+    if (p->lv) live_event(p->lv, e);
     if (e->kind == GEN_IMAGE_PROGRESS && p->tty) {
         double dt = now() - p->t0, rate = e->step / (dt > 0 ? dt : 1e-9);
         int done = e->step * 30 / e->total;
@@ -82,6 +89,14 @@ static void numbered(const char *out, int i, int n, char *buf, size_t len)
         return;
     }
     snprintf(buf, len, "%.*s-%d%s", (int)(dot - out), out, i + 1, dot);
+}
+
+/* out.png -> out-TAG.png */
+static void suffixed(const char *out, const char *tag, char *buf, size_t len)
+{
+    const char *dot = strrchr(out, '.'), *slash = strrchr(out, '/');
+    if (!dot || (slash && dot < slash)) snprintf(buf, len, "%s-%s", out, tag);
+    else snprintf(buf, len, "%.*s-%s%s", (int)(dot - out), out, tag, dot);
 }
 
 /* Reads one prompt per line (blank lines skipped) into a NULL-terminated array. */
@@ -117,61 +132,139 @@ typedef struct {
     janus *j;
     model *m;
     scheduler *s;
+    live *lv;                /* the preview window, or NULL */
     const char *dir, *out;
     janus_gen_params gp;     /* gp.sampling.seed: the seed of image 0 of the run */
     int n, total, quality;   /* images per prompt, in the whole run */
+    int again;               /* R was pressed: draw the prompt again with new seeds */
 } gen_run;
 
-/* The n images of one prompt; the first is image number `first` of the run. */
-static int generate_prompt(gen_run *r, const char *prompt, int first)
+static volatile sig_atomic_t interrupted; /* SIGINT or SIGTERM */
+
+/* The first stops the generation at the next step; a second one ends the process. */
+static void on_signal(int sig)
 {
-    int S = janus_image_size(r->j), n = r->n, rc = 1;
-    int32_t *ids = NULL;
-    uint8_t *rgb = malloc((size_t)n * S * S * 3);
+    if (interrupted) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+    interrupted = 1;
+}
+
+/* Draws the n images of prompt with seeds seed.. into pg->rgb, stepping the scheduler here
+ * so the preview (if any) runs between steps. 0 finished; 1 ended early (interrupted, the
+ * window closed, or R: r->again); -1 failed (printed). */
+static int draw(gen_run *r, const int32_t *ids, int n_ids, int32_t pad, const char *prompt,
+                uint64_t seed, progress *pg)
+{
     char err[512];
-    size_t n_ids = 0;
     janus_gen_params gp = r->gp;
-    gp.sampling.seed += (uint64_t)first;
-    if (!rgb) {
-        cli_error("out of memory");
-        goto done;
-    }
-    int32_t pad;
-    if (prompt_image(r->m, prompt, &ids, &n_ids, &pad, err, sizeof err)) {
-        cli_error("%s", err);
-        goto done;
-    }
-    progress pg = {.t0 = now(), .tty = isatty(2), .size = S, .rgb = rgb};
-    sched_request q = {.kind = REQ_IMAGE, .ids = ids, .n = (int)n_ids, .sink = on_event,
-                       .user = &pg, .n_images = n, .image = gp, .pad_id = pad};
+    gp.sampling.seed = seed;
+    pg->finish = NULL, pg->error[0] = 0, pg->t0 = now();
+    sched_request q = {.kind = REQ_IMAGE, .ids = ids, .n = n_ids, .sink = on_event,
+                       .user = pg, .n_images = r->n, .image = gp, .pad_id = pad};
     int id = sched_submit(r->s, &q, err, sizeof err);
-    if (id < 0 || sched_run(r->s, id, err, sizeof err)) {
-        cli_error("%s", err);
-        goto done;
+    if (id < 0) return cli_error("%s", err), -1;
+    if (r->lv) live_start(r->lv, prompt, seed);
+    int stop = 0;
+    r->again = 0;
+    while (!pg->finish) {
+        if ((interrupted || stop) && stop != 2) sched_cancel(r->s, id), stop = 2;
+        if (!(r->lv && live_paused(r->lv)) && sched_step(r->s, err, sizeof err))
+            return cli_error("%s", err), -1;
+        if (!r->lv) continue;
+        err[0] = 0;
+        live_action a = live_tick(r->lv, !pg->finish, live_paused(r->lv) ? 0.05 : 0, err, sizeof err);
+        if (a == LIVE_CLOSE && err[0]) fprintf(stderr, "vkseek: %s\n", err);
+        if (a == LIVE_CLOSE) live_close(r->lv), r->lv = NULL, stop = stop ? stop : 1;
+        if (a == LIVE_AGAIN && !stop) r->again = 1, stop = 1;
     }
-    if (!pg.finish || strcmp(pg.finish, "stop")) {
-        cli_error("%s", pg.error[0] ? pg.error : "the generation did not finish");
-        goto done;
-    }
-    char seed[32], cfg[32], temp[32];
-    snprintf(cfg, sizeof cfg, "%g", gp.cfg);
-    snprintf(temp, sizeof temp, "%g", gp.sampling.temperature);
+    if (!strcmp(pg->finish, "stop")) return 0;
+    if (!strcmp(pg->finish, "cancelled") && stop) return 1;
+    return cli_error("%s", pg->error[0] ? pg->error : "the generation did not finish"), -1;
+}
+
+/* Writes the n images drawn with seeds seed..: to -o's names (numbered from `first` when the
+ * run has several), or with "-seedS" added when suffix is set (the preview's S key). */
+static int save(gen_run *r, const char *prompt, uint64_t seed, const uint8_t *rgb, int first,
+                int suffix)
+{
+    int S = janus_image_size(r->j);
+    char seed_s[32], cfg[32], temp[32], err[512];
+    snprintf(cfg, sizeof cfg, "%g", r->gp.cfg);
+    snprintf(temp, sizeof temp, "%g", r->gp.sampling.temperature);
     const char *slash = strrchr(r->dir, '/');
-    rc = 0;
-    for (int i = 0; i < n && !rc; i++) {
-        char path[4096];
-        numbered(r->out, first + i, r->total, path, sizeof path);
-        snprintf(seed, sizeof seed, "%llu", (unsigned long long)(gp.sampling.seed + (uint64_t)i));
-        image_meta meta[] = {{"prompt", prompt}, {"seed", seed}, {"cfg", cfg},
+    for (int i = 0; i < r->n; i++) {
+        char path[4096], tag[48];
+        uint64_t si = seed + (uint64_t)i;
+        snprintf(seed_s, sizeof seed_s, "%llu", (unsigned long long)si);
+        snprintf(tag, sizeof tag, "seed%llu", (unsigned long long)si);
+        if (suffix) suffixed(r->out, tag, path, sizeof path);
+        else numbered(r->out, first + i, r->total, path, sizeof path);
+        image_meta meta[] = {{"prompt", prompt}, {"seed", seed_s}, {"cfg", cfg},
                              {"temperature", temp}, {"model", slash && slash[1] ? slash + 1 : r->dir},
                              {"Software", "vkseek"}};
-        image im = {S, S, rgb + (int64_t)i * S * S * 3};
+        image im = {S, S, (uint8_t *)rgb + (int64_t)i * S * S * 3};
         image_write_opts wo = {r->quality, meta, (int)(sizeof meta / sizeof *meta)};
-        if (image_write(path, &im, &wo, err, sizeof err)) rc = cli_error("%s", err);
-        else fprintf(stderr, "vkseek: wrote %s\n", path);
+        if (image_write(path, &im, &wo, err, sizeof err)) return cli_error("%s", err);
+        fprintf(stderr, "vkseek: wrote %s\n", path);
     }
-done:
-    free(rgb), free(ids);
+    return 0;
+}
+
+/* The n images of one prompt; the first is image number `first` of the run. R in the
+ * preview draws them again with the next seeds before anything is written. */
+static int generate_prompt(gen_run *r, const char *prompt, int first, uint64_t *seed_out,
+                           uint8_t *rgb)
+{
+    int S = janus_image_size(r->j), rc = 1;
+    int32_t *ids = NULL, pad;
+    size_t n_ids = 0;
+    char err[512];
+    uint64_t seed = r->gp.sampling.seed + (uint64_t)first;
+    if (prompt_image(r->m, prompt, &ids, &n_ids, &pad, err, sizeof err)) return cli_error("%s", err);
+    progress pg = {.tty = isatty(2) && !r->lv, .size = S, .rgb = rgb, .lv = r->lv};
+    for (;;) {
+        pg.lv = r->lv;
+        rc = draw(r, ids, (int)n_ids, pad, prompt, seed, &pg);
+        if (rc != 1 || !r->again) break;
+        seed += (uint64_t)r->n;
+    }
+    free(ids);
+    if (rc == 1) return cli_error("%s; nothing written", interrupted ? "interrupted" : "preview closed");
+    if (rc) return 1;
+    *seed_out = seed;
+    return save(r, prompt, seed, rgb, first, 0);
+}
+
+/* After the run, the window stays until closed: S saves, R draws the last prompt again. */
+static int linger(gen_run *r, const char *prompt, uint64_t seed, uint8_t *rgb)
+{
+    int S = janus_image_size(r->j);
+    int32_t *ids = NULL, pad;
+    size_t n_ids = 0;
+    char err[512];
+    int rc = 0;
+    if (prompt_image(r->m, prompt, &ids, &n_ids, &pad, err, sizeof err)) return cli_error("%s", err);
+    progress pg = {.size = S, .rgb = rgb};
+    while (r->lv && !interrupted && !rc) {
+        err[0] = 0;
+        live_action a = live_tick(r->lv, 0, 0.1, err, sizeof err);
+        if (a == LIVE_CLOSE && err[0]) fprintf(stderr, "vkseek: %s\n", err);
+        if (a == LIVE_CLOSE) break;
+        if (a == LIVE_SAVE) rc = save(r, prompt, seed, rgb, 0, 1);
+        if (a != LIVE_AGAIN) continue;
+        uint64_t next = seed;
+        int d;
+        do {
+            next += (uint64_t)r->n;
+            pg.lv = r->lv;
+            d = draw(r, ids, (int)n_ids, pad, prompt, next, &pg);
+        } while (d == 1 && r->again);
+        if (d == 0) seed = next;
+        if (d < 0) rc = 1;
+    }
+    free(ids);
     return rc;
 }
 
@@ -179,7 +272,7 @@ int cmd_generate(int argc, char **argv)
 {
     const char *dir = NULL, *prompt = NULL, *prompts_file = NULL, *out = NULL, *qname = "keep";
     char dir_buf[4096];
-    int n = 1, quality = 0;
+    int n = 1, quality = 0, want_preview = 0;
     janus_gen_params gp = {.cfg = 5.0f, .sampling = sampler_defaults()};
     gp.sampling.temperature = 1.0f;
     model_options mo = {.device = cli_device_arg(&argc, argv), .quant = QUANT_KEEP, .need_tokenizer = 1};
@@ -191,6 +284,10 @@ int cmd_generate(int argc, char **argv)
         if (a[0] != '-') {
             if (prompt) return cli_error("generate: one prompt, please (quote it)");
             prompt = a;
+            continue;
+        }
+        if (!strcmp(a, "--preview")) {
+            want_preview = 1;
             continue;
         }
         if (!v) return cli_error("%s needs a value", a);
@@ -226,20 +323,33 @@ int cmd_generate(int argc, char **argv)
     mo.n_seq = 2 * n; /* conditional and unconditional rows */
     char err[512];
     int rc = 1;
+    uint8_t *rgb = NULL;
+    want_preview = want_preview && live_init() == 0; /* before the GPU opens */
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
     model *m = model_open(dir, &mo, err, sizeof err);
     janus *j = m ? janus_load(m, mo.quant, err, sizeof err) : NULL;
     scheduler *s = j ? sched_new(m, j, err, sizeof err) : NULL;
     if (!s) {
         cli_error("%s", err);
+    } else if (!(rgb = malloc((size_t)n * janus_image_size(j) * janus_image_size(j) * 3))) {
+        cli_error("out of memory");
     } else {
-        gen_run r = {j, m, s, dir, out, gp, n, n * n_prompts, quality};
+        gen_run r = {j, m, s, want_preview ? live_open(m->ctx, j, n) : NULL, dir, out, gp, n,
+                     n * n_prompts, quality, 0};
+        uint64_t seed = 0;
         rc = 0;
-        for (int p = 0; p < n_prompts && !rc; p++) rc = generate_prompt(&r, list ? list[p] : prompt, p * n);
+        for (int p = 0; p < n_prompts && !rc; p++)
+            rc = generate_prompt(&r, list ? list[p] : prompt, p * n, &seed, rgb);
+        if (!rc && r.lv) rc = linger(&r, list ? list[n_prompts - 1] : prompt, seed, rgb);
+        live_close(r.lv);
     }
+    free(rgb);
     for (int p = 0; list && p < n_prompts; p++) free(list[p]);
     free(list);
     sched_free(s);
     janus_free(j);
     model_close(m);
+    if (want_preview) live_terminate();
     return rc;
 }

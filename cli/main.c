@@ -16,10 +16,11 @@ static const char usage[] =
     "  ask [--model DIR] --image FILE [--image FILE...] \"question\" [run's options]\n"
     "                       answer about pictures (Janus)\n"
     "  generate [--model DIR] \"prompt\" -o out.png [-n N] [--seed S] [--cfg W] [--temp T]\n"
-    "      [--top-k K] [--top-p P] [--quality Q] [--prompts FILE]   draw images (Janus;\n"
-    "      .png or .jpg; see 'vkseek generate --help')\n"
+    "      [--top-k K] [--top-p P] [--quality Q] [--prompts FILE] [--preview]   draw images\n"
+    "      (Janus; .png or .jpg; --preview shows them forming; see 'vkseek generate --help')\n"
     "  serve [--model DIR] [--host A] [--port N] [--api-key K] [--max-batch N] [--queue N]\n"
     "      [--gallery DIR]   the OpenAI-compatible HTTP API (see 'vkseek serve --help')\n"
+    "  view FILE|DIR...     show pictures in a window (Right/Left move, Esc/Q close)\n"
     "  devices              list the Vulkan devices (the one used is marked *)\n"
     "  bench ops            memory bandwidth, matrix-vector and matrix-matrix rates\n"
     "  bench load --model DIR [--quant Q]     checkpoint open, read and upload rates\n"
@@ -81,6 +82,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "ask") == 0) return cmd_ask(argc - 1, argv + 1);
     if (strcmp(argv[1], "generate") == 0) return cmd_generate(argc - 1, argv + 1);
     if (strcmp(argv[1], "serve") == 0) return cmd_serve(argc - 1, argv + 1);
+    if (strcmp(argv[1], "view") == 0) return cmd_view(argc - 1, argv + 1);
     if (strcmp(argv[1], "tokenize") == 0) return cmd_tokenize(argc - 1, argv + 1);
     if (strcmp(argv[1], "detokenize") == 0) return cmd_detokenize(argc - 1, argv + 1);
     return cli_error("unknown command '%s' (see 'vkseek --help')", argv[1]);

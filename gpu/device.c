@@ -74,7 +74,10 @@ static int has_layer(const char *name)
 static int create_instance(gpu_ctx *ctx, VkInstance *out, int validate)
 {
     static const char *layer = "VK_LAYER_KHRONOS_validation";
-    const char *ext[] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME};
+    const char *ext[16] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME};
+    uint32_t n_ext = validate ? 2 : 0, n_disp;
+    const char *const *disp = gpu_display_instance_extensions(&n_disp);
+    for (uint32_t i = 0; i < n_disp && n_ext < 16; i++) ext[n_ext++] = disp[i];
     /* Synchronization validation too: lavapipe runs dispatches serially, so a missing
      * barrier can only be caught here. */
     VkValidationFeatureEnableEXT enables[] = {VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT};
@@ -95,8 +98,8 @@ static int create_instance(gpu_ctx *ctx, VkInstance *out, int validate)
         .pApplicationInfo = &app,
         .enabledLayerCount = validate ? 1 : 0,
         .ppEnabledLayerNames = validate ? &layer : NULL,
-        .enabledExtensionCount = validate ? 2 : 0,
-        .ppEnabledExtensionNames = validate ? ext : NULL,
+        .enabledExtensionCount = n_ext,
+        .ppEnabledExtensionNames = n_ext ? ext : NULL,
     };
     VkResult r = vkCreateInstance(&ci, NULL, out);
     if (r == VK_ERROR_INCOMPATIBLE_DRIVER)
@@ -305,10 +308,17 @@ static int create_device(gpu_ctx *ctx)
                                    .queueFamilyIndex = ctx->qfam,
                                    .queueCount = 1,
                                    .pQueuePriorities = &prio};
+    /* Windows (gpu_enable_display): the swapchain, where the device has it. */
+    uint32_t n_disp;
+    gpu_display_instance_extensions(&n_disp);
+    const char *swapchain = VK_KHR_SWAPCHAIN_EXTENSION_NAME;
+    ctx->can_present = n_disp > 0 && has_device_ext(ctx->pdev, swapchain);
     VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
                               .pNext = &e2,
                               .queueCreateInfoCount = 1,
-                              .pQueueCreateInfos = &qci};
+                              .pQueueCreateInfos = &qci,
+                              .enabledExtensionCount = ctx->can_present ? 1 : 0,
+                              .ppEnabledExtensionNames = ctx->can_present ? &swapchain : NULL};
     VKC(ctx, vkCreateDevice(ctx->pdev, &dci, NULL, &ctx->dev));
     vkGetDeviceQueue(ctx->dev, ctx->qfam, 0, &ctx->queue);
     return 0;

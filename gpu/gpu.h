@@ -220,6 +220,24 @@ typedef struct {
 } gpu_stats;
 gpu_stats gpu_get_stats(const gpu_ctx *ctx);
 
+/* ---- windows (present.c) ---- */
+/* Lets the next gpu_open present to GLFW windows: its instance gets the window system's
+ * surface extensions, its device VK_KHR_swapchain. Call after glfwInit. 0, or -1 when
+ * this Vulkan cannot present (gpu_errmsg says why). */
+int gpu_enable_display(void);
+
+/* A swapchain on a GLFW window (a GLFWwindow *; no window-system type appears here) on the
+ * context's device and queue. NULL on failure (gpu_errmsg). Window errors never mark the
+ * compute context as failed. */
+typedef struct gpu_window gpu_window;
+gpu_window *gpu_window_new(gpu_ctx *ctx, void *glfw_window);
+/* Shows an RGB picture [height][width][3], scaled to fit the window's framebuffer with its
+ * aspect kept (nearest when enlarging, so pixels stay sharp), borders dark grey. Returns 0
+ * when presented, 1 when skipped (minimised, or the swapchain was just recreated for a new
+ * size: show it again), -1 on failure (device lost, ...: gpu_errmsg). */
+int gpu_window_show(gpu_window *w, const uint8_t *rgb, int width, int height);
+void gpu_window_free(gpu_window *w);
+
 /* vkCmdCopyBuffer of src into dst (same byte size): the device copy rate, for benchmarks. */
 int gpu_copy_bytes(gpu_ctx *ctx, gpu_tensor *dst, gpu_tensor *src);
 

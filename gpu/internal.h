@@ -100,9 +100,13 @@ struct gpu_ctx {
     gpu_prof_row *prof;
     int n_prof, cap_prof;
 
+    int can_present;         /* VK_KHR_swapchain enabled (present.c) */
     int failed;
     gpu_stats stats;
 };
+
+/* The instance extensions gpu_enable_display asked for (none before it). */
+const char *const *gpu_display_instance_extensions(uint32_t *n);
 
 /* Sets the thread-local message (and the context's sticky failure); returns -1. */
 int gpu_fail(gpu_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -11,6 +11,7 @@ pkgs=(
   libpng-dev libjpeg62-turbo-dev libglfw3-dev libpcre2-dev libcjson-dev libmicrohttpd-dev
   libunistring-dev libedit-dev
   python3 python3-numpy
+  xvfb x11-apps x11-utils xdotool
 )
 if [ "${1:-}" = "--train" ]; then
   pkgs+=(python3-torch libopenblas0-pthread)

@@ -1,0 +1,376 @@
+/* present.c: pictures shown in a window through a Vulkan swapchain on the compute device.
+ * gpu_enable_display (before gpu_open) adds GLFW's surface extensions to the instance; a
+ * gpu_window owns the surface, the swapchain and one frame in flight. A frame copies the
+ * picture into a device image and blits it, fitted, into the acquired swapchain image. The
+ * few image layout transitions here are the window's own; compute barriers stay in
+ * record.c. Errors go to gpu_errmsg without touching the compute context's sticky failure. */
+#include <stdlib.h>
+#include <string.h>
+#define GLFW_INCLUDE_VULKAN
+#include <GLFW/glfw3.h>
+#include "gpu/internal.h"
+
+static const char **display_exts;
+static uint32_t n_display_exts;
+
+int gpu_enable_display(void)
+{
+    if (!glfwVulkanSupported()) return gpu_fail(NULL, "GLFW found no Vulkan loader");
+    uint32_t n = 0;
+    const char **e = glfwGetRequiredInstanceExtensions(&n);
+    if (!e || !n) return gpu_fail(NULL, "Vulkan has no surface extension for this window system");
+    display_exts = e;
+    n_display_exts = n;
+    return 0;
+}
+
+const char *const *gpu_display_instance_extensions(uint32_t *n)
+{
+    *n = n_display_exts;
+    return display_exts;
+}
+
+struct gpu_window {
+    gpu_ctx *ctx;
+    GLFWwindow *win;
+    VkSurfaceKHR surface;
+    VkSurfaceFormatKHR format;
+    VkSwapchainKHR swapchain;
+    VkExtent2D extent;
+    uint32_t n_images;
+    VkImage *images;
+    VkSemaphore acquired, *presentable;   /* one per swapchain image */
+    int stale;                            /* recreate the swapchain before the next frame */
+    VkCommandPool pool;
+    VkCommandBuffer cmd;
+    VkFence fence;                        /* the frame in flight */
+    /* the picture: host staging buffer -> device image (the blit's source) */
+    VkBuffer staging;
+    VkDeviceMemory staging_mem;
+    uint8_t *staging_map;
+    VkImage pic;
+    VkDeviceMemory pic_mem;
+    int pic_w, pic_h;
+    VkFilter shrink;                      /* LINEAR where the source format filters, else NEAREST */
+};
+
+static VkDevice dev(const gpu_window *w) { return w->ctx->dev; }
+
+static int alloc_memory(gpu_window *w, VkMemoryRequirements req, VkMemoryPropertyFlags want,
+                        VkDeviceMemory *out)
+{
+    int type = gpu_memory_type(w->ctx, req.memoryTypeBits, want);
+    if (type < 0) return gpu_fail(NULL, "no memory type for the window's picture");
+    VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+                               .allocationSize = req.size, .memoryTypeIndex = (uint32_t)type};
+    VKC(NULL, vkAllocateMemory(dev(w), &ai, NULL, out));
+    return 0;
+}
+
+static void free_picture(gpu_window *w)
+{
+    if (w->staging) vkDestroyBuffer(dev(w), w->staging, NULL);
+    if (w->staging_mem) vkFreeMemory(dev(w), w->staging_mem, NULL);
+    if (w->pic) vkDestroyImage(dev(w), w->pic, NULL);
+    if (w->pic_mem) vkFreeMemory(dev(w), w->pic_mem, NULL);
+    w->staging = VK_NULL_HANDLE, w->staging_mem = VK_NULL_HANDLE, w->staging_map = NULL;
+    w->pic = VK_NULL_HANDLE, w->pic_mem = VK_NULL_HANDLE, w->pic_w = w->pic_h = 0;
+}
+
+/* The staging buffer and device image for a width x height RGBA picture. */
+static int make_picture(gpu_window *w, int width, int height)
+{
+    if (w->pic_w == width && w->pic_h == height) return 0;
+    free_picture(w);
+    VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+                             .size = (VkDeviceSize)width * height * 4,
+                             .usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+                             .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
+    VKC(NULL, vkCreateBuffer(dev(w), &bi, NULL, &w->staging));
+    VkMemoryRequirements req;
+    vkGetBufferMemoryRequirements(dev(w), w->staging, &req);
+    if (alloc_memory(w, req, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
+                     &w->staging_mem))
+        return -1;
+    VKC(NULL, vkBindBufferMemory(dev(w), w->staging, w->staging_mem, 0));
+    VKC(NULL, vkMapMemory(dev(w), w->staging_mem, 0, VK_WHOLE_SIZE, 0, (void **)&w->staging_map));
+    VkImageCreateInfo ii = {.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO,
+                            .imageType = VK_IMAGE_TYPE_2D,
+                            .format = VK_FORMAT_R8G8B8A8_UNORM,
+                            .extent = {(uint32_t)width, (uint32_t)height, 1},
+                            .mipLevels = 1, .arrayLayers = 1,
+                            .samples = VK_SAMPLE_COUNT_1_BIT,
+                            .tiling = VK_IMAGE_TILING_OPTIMAL,
+                            .usage = VK_IMAGE_USAGE_TRANSFER_DST_BIT | VK_IMAGE_USAGE_TRANSFER_SRC_BIT,
+                            .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
+                            .initialLayout = VK_IMAGE_LAYOUT_UNDEFINED};
+    VKC(NULL, vkCreateImage(dev(w), &ii, NULL, &w->pic));
+    vkGetImageMemoryRequirements(dev(w), w->pic, &req);
+    if (alloc_memory(w, req, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, &w->pic_mem)) return -1;
+    VKC(NULL, vkBindImageMemory(dev(w), w->pic, w->pic_mem, 0));
+    w->pic_w = width, w->pic_h = height;
+    return 0;
+}
+
+static void free_swapchain_images(gpu_window *w)
+{
+    for (uint32_t i = 0; w->presentable && i < w->n_images; i++)
+        if (w->presentable[i]) vkDestroySemaphore(dev(w), w->presentable[i], NULL);
+    free(w->presentable), free(w->images);
+    w->presentable = NULL, w->images = NULL, w->n_images = 0;
+}
+
+/* (Re)creates the swapchain at the framebuffer's size; 1 while the window is minimised. */
+static int make_swapchain(gpu_window *w)
+{
+    VkSurfaceCapabilitiesKHR caps;
+    VKC(NULL, vkGetPhysicalDeviceSurfaceCapabilitiesKHR(w->ctx->pdev, w->surface, &caps));
+    int fw = 0, fh = 0;
+    glfwGetFramebufferSize(w->win, &fw, &fh);
+    VkExtent2D e = caps.currentExtent;
+    if (e.width == UINT32_MAX) {   /* the surface takes the swapchain's size: the framebuffer's */
+        e.width = (uint32_t)(fw > 0 ? fw : 0), e.height = (uint32_t)(fh > 0 ? fh : 0);
+        if (e.width > caps.maxImageExtent.width) e.width = caps.maxImageExtent.width;
+        if (e.height > caps.maxImageExtent.height) e.height = caps.maxImageExtent.height;
+    }
+    if (e.width == 0 || e.height == 0) return w->stale = 1;
+    if (!(caps.supportedUsageFlags & VK_IMAGE_USAGE_TRANSFER_DST_BIT))
+        return gpu_fail(NULL, "this window's swapchain images cannot be written by transfers");
+    uint32_t count = caps.minImageCount + 1;
+    if (caps.maxImageCount && count > caps.maxImageCount) count = caps.maxImageCount;
+    VkCompositeAlphaFlagBitsKHR alpha = VK_COMPOSITE_ALPHA_OPAQUE_BIT_KHR;
+    while (!(caps.supportedCompositeAlpha & alpha) && alpha < VK_COMPOSITE_ALPHA_INHERIT_BIT_KHR)
+        alpha <<= 1;
+    VkSwapchainKHR old = w->swapchain;
+    VkSwapchainCreateInfoKHR ci = {.sType = VK_STRUCTURE_TYPE_SWAPCHAIN_CREATE_INFO_KHR,
+                                   .surface = w->surface,
+                                   .minImageCount = count,
+                                   .imageFormat = w->format.format,
+                                   .imageColorSpace = w->format.colorSpace,
+                                   .imageExtent = e,
+                                   .imageArrayLayers = 1,
+                                   .imageUsage = VK_IMAGE_USAGE_TRANSFER_DST_BIT,
+                                   .imageSharingMode = VK_SHARING_MODE_EXCLUSIVE,
+                                   .preTransform = caps.currentTransform,
+                                   .compositeAlpha = alpha,
+                                   .presentMode = VK_PRESENT_MODE_FIFO_KHR, /* always supported */
+                                   .clipped = VK_TRUE,
+                                   .oldSwapchain = old};
+    VKC(NULL, vkDeviceWaitIdle(dev(w)));
+    VkResult r = vkCreateSwapchainKHR(dev(w), &ci, NULL, &w->swapchain);
+    if (old) vkDestroySwapchainKHR(dev(w), old, NULL);
+    free_swapchain_images(w);
+    if (r != VK_SUCCESS) {
+        w->swapchain = VK_NULL_HANDLE;
+        return gpu_fail(NULL, "vkCreateSwapchainKHR failed: %s", gpu_vkresult(r));
+    }
+    VKC(NULL, vkGetSwapchainImagesKHR(dev(w), w->swapchain, &w->n_images, NULL));
+    w->images = calloc(w->n_images, sizeof *w->images);
+    w->presentable = calloc(w->n_images, sizeof *w->presentable);
+    if (!w->images || !w->presentable) return gpu_fail(NULL, "out of memory");
+    VKC(NULL, vkGetSwapchainImagesKHR(dev(w), w->swapchain, &w->n_images, w->images));
+    VkSemaphoreCreateInfo si = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
+    for (uint32_t i = 0; i < w->n_images; i++)
+        VKC(NULL, vkCreateSemaphore(dev(w), &si, NULL, &w->presentable[i]));
+    w->extent = e;
+    w->stale = 0;
+    return 0;
+}
+
+/* A UNORM format the blit can write, so the window shows the picture's own byte values. */
+static int choose_format(gpu_window *w)
+{
+    uint32_t n = 0;
+    VKC(NULL, vkGetPhysicalDeviceSurfaceFormatsKHR(w->ctx->pdev, w->surface, &n, NULL));
+    VkSurfaceFormatKHR *f = calloc(n ? n : 1, sizeof *f);
+    if (!f) return gpu_fail(NULL, "out of memory");
+    VkResult r = vkGetPhysicalDeviceSurfaceFormatsKHR(w->ctx->pdev, w->surface, &n, f);
+    int best = -1, rank = 0;
+    for (uint32_t i = 0; r == VK_SUCCESS && i < n; i++) {
+        VkFormatProperties fp;
+        vkGetPhysicalDeviceFormatProperties(w->ctx->pdev, f[i].format, &fp);
+        if (!(fp.optimalTilingFeatures & VK_FORMAT_FEATURE_BLIT_DST_BIT)) continue;
+        int k = f[i].format == VK_FORMAT_B8G8R8A8_UNORM || f[i].format == VK_FORMAT_R8G8B8A8_UNORM ? 2 : 1;
+        if (k > rank) best = (int)i, rank = k;
+    }
+    if (best >= 0) w->format = f[best];
+    free(f);
+    VKC(NULL, r);
+    if (best < 0) return gpu_fail(NULL, "no window format that a blit can write");
+    VkFormatProperties src;
+    vkGetPhysicalDeviceFormatProperties(w->ctx->pdev, VK_FORMAT_R8G8B8A8_UNORM, &src);
+    if (!(src.optimalTilingFeatures & VK_FORMAT_FEATURE_BLIT_SRC_BIT))
+        return gpu_fail(NULL, "the device cannot blit from RGBA8 images");
+    w->shrink = src.optimalTilingFeatures & VK_FORMAT_FEATURE_SAMPLED_IMAGE_FILTER_LINEAR_BIT
+                    ? VK_FILTER_LINEAR : VK_FILTER_NEAREST;
+    return 0;
+}
+
+gpu_window *gpu_window_new(gpu_ctx *ctx, void *glfw_window)
+{
+    if (!ctx->can_present) {
+        gpu_fail(NULL, "device '%s' cannot present to windows (no VK_KHR_swapchain, or "
+                       "gpu_enable_display was not called first)", ctx->info.name);
+        return NULL;
+    }
+    gpu_window *w = calloc(1, sizeof *w);
+    if (!w) {
+        gpu_fail(NULL, "out of memory");
+        return NULL;
+    }
+    w->ctx = ctx;
+    w->win = glfw_window;
+    VkBool32 ok = VK_FALSE;
+    VkResult r = glfwCreateWindowSurface(ctx->inst, w->win, NULL, &w->surface);
+    if (r != VK_SUCCESS) {
+        gpu_fail(NULL, "glfwCreateWindowSurface failed: %s", gpu_vkresult(r));
+        goto fail;
+    }
+    r = vkGetPhysicalDeviceSurfaceSupportKHR(ctx->pdev, ctx->qfam, w->surface, &ok);
+    if (r != VK_SUCCESS || !ok) {
+        gpu_fail(NULL, "device '%s' cannot present to this window from its compute queue",
+                 ctx->info.name);
+        goto fail;
+    }
+    VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+                                   .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+                                   .queueFamilyIndex = ctx->qfam};
+    VkCommandBufferAllocateInfo cai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+                                       .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+                                       .commandBufferCount = 1};
+    VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO,
+                             .flags = VK_FENCE_CREATE_SIGNALED_BIT};
+    VkSemaphoreCreateInfo sci = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
+    if ((r = vkCreateCommandPool(ctx->dev, &pci, NULL, &w->pool)) != VK_SUCCESS ||
+        (cai.commandPool = w->pool, (r = vkAllocateCommandBuffers(ctx->dev, &cai, &w->cmd)) != VK_SUCCESS) ||
+        (r = vkCreateFence(ctx->dev, &fci, NULL, &w->fence)) != VK_SUCCESS ||
+        (r = vkCreateSemaphore(ctx->dev, &sci, NULL, &w->acquired)) != VK_SUCCESS) {
+        gpu_fail(NULL, "window set-up failed: %s", gpu_vkresult(r));
+        goto fail;
+    }
+    if (choose_format(w) || make_swapchain(w) < 0) goto fail;
+    return w;
+fail:
+    gpu_window_free(w);
+    return NULL;
+}
+
+void gpu_window_free(gpu_window *w)
+{
+    if (!w) return;
+    if (dev(w)) vkDeviceWaitIdle(dev(w)); /* nothing of ours may be in flight; errors moot */
+    free_picture(w);
+    free_swapchain_images(w);
+    if (w->swapchain) vkDestroySwapchainKHR(dev(w), w->swapchain, NULL);
+    if (w->acquired) vkDestroySemaphore(dev(w), w->acquired, NULL);
+    if (w->fence) vkDestroyFence(dev(w), w->fence, NULL);
+    if (w->pool) vkDestroyCommandPool(dev(w), w->pool, NULL);
+    if (w->surface) vkDestroySurfaceKHR(w->ctx->inst, w->surface, NULL);
+    free(w);
+}
+
+static void transition(VkCommandBuffer cmd, VkImage img, VkImageLayout from, VkImageLayout to,
+                       VkAccessFlags src_access, VkAccessFlags dst_access,
+                       VkPipelineStageFlags src_stage, VkPipelineStageFlags dst_stage)
+{
+    VkImageMemoryBarrier b = {.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER,
+                              .srcAccessMask = src_access, .dstAccessMask = dst_access,
+                              .oldLayout = from, .newLayout = to,
+                              .srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+                              .dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+                              .image = img,
+                              .subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1}};
+    vkCmdPipelineBarrier(cmd, src_stage, dst_stage, 0, 0, NULL, 0, NULL, 1, &b);
+}
+
+/* staging -> picture; clear the swapchain image; blit the picture into it, fitted. */
+static int record(gpu_window *w, VkImage target)
+{
+    VkCommandBuffer c = w->cmd;
+    const VkPipelineStageFlags T = VK_PIPELINE_STAGE_TRANSFER_BIT;
+    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+                                   .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
+    VKC(NULL, vkResetCommandBuffer(c, 0));
+    VKC(NULL, vkBeginCommandBuffer(c, &bi));
+    transition(c, w->pic, VK_IMAGE_LAYOUT_UNDEFINED, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 0,
+               VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, T);
+    VkBufferImageCopy bc = {.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1},
+                            .imageExtent = {(uint32_t)w->pic_w, (uint32_t)w->pic_h, 1}};
+    vkCmdCopyBufferToImage(c, w->staging, w->pic, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &bc);
+    transition(c, w->pic, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL,
+               VK_ACCESS_TRANSFER_WRITE_BIT, VK_ACCESS_TRANSFER_READ_BIT, T, T);
+    /* the acquire semaphore is waited at the transfer stage, which this chains to */
+    transition(c, target, VK_IMAGE_LAYOUT_UNDEFINED, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 0,
+               VK_ACCESS_TRANSFER_WRITE_BIT, T, T);
+    VkClearColorValue grey = {.float32 = {0.12f, 0.12f, 0.12f, 1.0f}};
+    VkImageSubresourceRange all = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
+    vkCmdClearColorImage(c, target, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, &grey, 1, &all);
+    transition(c, target, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
+               VK_ACCESS_TRANSFER_WRITE_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, T, T);
+    /* fit with the aspect kept, centred */
+    double sx = (double)w->extent.width / w->pic_w, sy = (double)w->extent.height / w->pic_h;
+    double s = sx < sy ? sx : sy;
+    int32_t dw = (int32_t)(w->pic_w * s + 0.5), dh = (int32_t)(w->pic_h * s + 0.5);
+    if (dw < 1) dw = 1;
+    if (dh < 1) dh = 1;
+    int32_t x0 = ((int32_t)w->extent.width - dw) / 2, y0 = ((int32_t)w->extent.height - dh) / 2;
+    VkImageBlit blit = {.srcSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1},
+                        .srcOffsets = {{0, 0, 0}, {w->pic_w, w->pic_h, 1}},
+                        .dstSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1},
+                        .dstOffsets = {{x0, y0, 0}, {x0 + dw, y0 + dh, 1}}};
+    vkCmdBlitImage(c, w->pic, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, target,
+                   VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &blit,
+                   s >= 1 ? VK_FILTER_NEAREST : w->shrink);
+    transition(c, target, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, VK_IMAGE_LAYOUT_PRESENT_SRC_KHR,
+               VK_ACCESS_TRANSFER_WRITE_BIT, 0, T, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT);
+    VKC(NULL, vkEndCommandBuffer(c));
+    return 0;
+}
+
+static int lost(VkResult r, const char *what)
+{
+    return gpu_fail(NULL, "%s failed: %s", what, gpu_vkresult(r));
+}
+
+int gpu_window_show(gpu_window *w, const uint8_t *rgb, int width, int height)
+{
+    if (width < 1 || height < 1) return gpu_fail(NULL, "an empty picture");
+    VkResult r = vkWaitForFences(dev(w), 1, &w->fence, VK_TRUE, UINT64_MAX);
+    if (r != VK_SUCCESS) return lost(r, "vkWaitForFences (window)");
+    int fw = 0, fh = 0;   /* not every window system reports a resize as out of date */
+    glfwGetFramebufferSize(w->win, &fw, &fh);
+    if ((uint32_t)fw != w->extent.width || (uint32_t)fh != w->extent.height) w->stale = 1;
+    if (w->stale || !w->swapchain) {
+        int rc = make_swapchain(w);
+        if (rc) return rc;
+    }
+    if (make_picture(w, width, height)) return -1;
+    for (int64_t i = 0; i < (int64_t)width * height; i++) {
+        memcpy(w->staging_map + 4 * i, rgb + 3 * i, 3);
+        w->staging_map[4 * i + 3] = 255;
+    }
+    uint32_t idx;
+    r = vkAcquireNextImageKHR(dev(w), w->swapchain, 1000000000ull, w->acquired, VK_NULL_HANDLE, &idx);
+    if (r == VK_ERROR_OUT_OF_DATE_KHR) return w->stale = 1;
+    if (r == VK_TIMEOUT || r == VK_NOT_READY) return 1;
+    if (r == VK_SUBOPTIMAL_KHR) w->stale = 1; /* this frame still presents */
+    else if (r != VK_SUCCESS) return lost(r, "vkAcquireNextImageKHR");
+    if (record(w, w->images[idx])) return -1;
+    VkPipelineStageFlags wait = VK_PIPELINE_STAGE_TRANSFER_BIT;
+    VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+                       .waitSemaphoreCount = 1, .pWaitSemaphores = &w->acquired,
+                       .pWaitDstStageMask = &wait,
+                       .commandBufferCount = 1, .pCommandBuffers = &w->cmd,
+                       .signalSemaphoreCount = 1, .pSignalSemaphores = &w->presentable[idx]};
+    VKC(NULL, vkResetFences(dev(w), 1, &w->fence));
+    if ((r = vkQueueSubmit(w->ctx->queue, 1, &si, w->fence)) != VK_SUCCESS)
+        return lost(r, "vkQueueSubmit (window)");
+    VkPresentInfoKHR pi = {.sType = VK_STRUCTURE_TYPE_PRESENT_INFO_KHR,
+                           .waitSemaphoreCount = 1, .pWaitSemaphores = &w->presentable[idx],
+                           .swapchainCount = 1, .pSwapchains = &w->swapchain,
+                           .pImageIndices = &idx};
+    r = vkQueuePresentKHR(w->ctx->queue, &pi);
+    if (r == VK_ERROR_OUT_OF_DATE_KHR || r == VK_SUBOPTIMAL_KHR) w->stale = 1;
+    else if (r != VK_SUCCESS) return lost(r, "vkQueuePresentKHR");
+    return 0;
+}
