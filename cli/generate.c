@@ -169,14 +169,21 @@ static int draw(gen_run *r, const int32_t *ids, int n_ids, int32_t pad, const ch
     int stop = 0;
     r->again = 0;
     while (!pg->finish) {
-        if ((interrupted || stop) && stop != 2) sched_cancel(r->s, id), stop = 2;
-        if (!(r->lv && live_paused(r->lv)) && sched_step(r->s, err, sizeof err))
+        if (interrupted && !stop) stop = 1;
+        if (stop == 1) sched_cancel(r->s, id), stop = 2;
+        /* paused: no steps, except to finish a cancel */
+        if ((stop || !(r->lv && live_paused(r->lv))) && sched_step(r->s, err, sizeof err))
             return cli_error("%s", err), -1;
         if (!r->lv) continue;
         err[0] = 0;
         live_action a = live_tick(r->lv, !pg->finish, live_paused(r->lv) ? 0.05 : 0, err, sizeof err);
-        if (a == LIVE_CLOSE && err[0]) fprintf(stderr, "vkseek: %s\n", err);
-        if (a == LIVE_CLOSE) live_close(r->lv), r->lv = NULL, stop = stop ? stop : 1;
+        if (a == LIVE_CLOSE) {
+            /* closed by the user: stop; the window failed: go on without it */
+            if (err[0]) fprintf(stderr, "vkseek: %s; generating without it\n", err);
+            else if (!stop) stop = 1;
+            live_close(r->lv);
+            r->lv = pg->lv = NULL;
+        }
         if (a == LIVE_AGAIN && !stop) r->again = 1, stop = 1;
     }
     if (!strcmp(pg->finish, "stop")) return 0;
@@ -325,18 +332,19 @@ int cmd_generate(int argc, char **argv)
     int rc = 1;
     uint8_t *rgb = NULL;
     want_preview = want_preview && live_init() == 0; /* before the GPU opens */
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
     model *m = model_open(dir, &mo, err, sizeof err);
     janus *j = m ? janus_load(m, mo.quant, err, sizeof err) : NULL;
     scheduler *s = j ? sched_new(m, j, err, sizeof err) : NULL;
+    signal(SIGINT, on_signal); /* from here on, a signal stops at the next step */
+    signal(SIGTERM, on_signal);
     if (!s) {
         cli_error("%s", err);
     } else if (!(rgb = malloc((size_t)n * janus_image_size(j) * janus_image_size(j) * 3))) {
         cli_error("out of memory");
     } else {
-        gen_run r = {j, m, s, want_preview ? live_open(m->ctx, j, n) : NULL, dir, out, gp, n,
-                     n * n_prompts, quality, 0};
+        gen_run r = {.j = j, .m = m, .s = s, .lv = want_preview ? live_open(m->ctx, j, n) : NULL,
+                     .dir = dir, .out = out, .gp = gp, .n = n, .total = n * n_prompts,
+                     .quality = quality};
         uint64_t seed = 0;
         rc = 0;
         for (int p = 0; p < n_prompts && !rc; p++)

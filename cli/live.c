@@ -26,7 +26,7 @@ struct live {
     int tw, th;
     double t0, spent, last_title, paused_at;
     int running, paused;
-    char prompt[96];
+    char prompt[96], shown_title[256];
     uint64_t seed;
 };
 
@@ -60,7 +60,7 @@ live *live_open(gpu_ctx *ctx, janus *j, int n)
     l->rgb = calloc((size_t)n * l->S * l->S, 3);
     l->tile = malloc(l->tile_bytes);
     if (!l->codes || !l->filled || !l->rgb || !l->tile) goto fail;
-    if (!(l->pv = preview_open(ctx, l->tw, l->th, "vkseek", why, sizeof why))) goto fail;
+    if (!(l->pv = preview_open(ctx, l->tw, l->th, 1, "vkseek", why, sizeof why))) goto fail;
     return l;
 fail:
     fprintf(stderr, "vkseek: preview unavailable: %s; generating without it\n", why);
@@ -78,8 +78,9 @@ void live_close(live *l)
 
 void live_start(live *l, const char *prompt, uint64_t seed)
 {
-    snprintf(l->prompt, sizeof l->prompt, "%s", prompt);
-    if (strlen(prompt) >= sizeof l->prompt) memcpy(l->prompt + sizeof l->prompt - 4, "...", 4);
+    size_t n = strlen(prompt), keep = n < sizeof l->prompt ? n : sizeof l->prompt - 4;
+    while (keep < n && (prompt[keep] & 0xc0) == 0x80) keep--;  /* whole UTF-8 characters */
+    snprintf(l->prompt, sizeof l->prompt, "%.*s%s", (int)keep, prompt, keep < n ? "..." : "");
     l->seed = seed;
     l->step = l->shown = l->n_done = l->dirty = 0;
     l->t0 = now(), l->spent = 0, l->last_title = 0;
@@ -131,7 +132,8 @@ static void title(live *l)
         snprintf(t, sizeof t, "vkseek - seed %llu - S save, R again, Q quit - %s",
                  (unsigned long long)l->seed, l->prompt);
     }
-    preview_title(l->pv, t);
+    if (strcmp(t, l->shown_title)) preview_title(l->pv, t);
+    snprintf(l->shown_title, sizeof l->shown_title, "%s", t);
     l->last_title = now();
 }
 
@@ -139,7 +141,8 @@ static void title(live *l)
 static int frame(live *l, char *err, size_t len)
 {
     double t = now();
-    int due = l->running && l->n_done == 0 && l->step >= l->shown + l->row &&
+    /* (all codes drawn: the scheduler decodes the finished pictures itself) */
+    int due = l->running && l->step < l->T && l->step >= l->shown + l->row &&
               l->spent <= PREVIEW_SHARE * (t - l->t0);
     if (!due && !l->dirty) return 0;
     if (due) {
@@ -168,7 +171,9 @@ live_action live_tick(live *l, int running, double wait_s, char *err, size_t len
         case PREVIEW_AGAIN: return LIVE_AGAIN;
         case PREVIEW_SAVE:
             if (!l->running) return LIVE_SAVE;
-            preview_title(l->pv, "vkseek - S saves once the pictures are finished");
+            snprintf(l->shown_title, sizeof l->shown_title, "%s",
+                     "vkseek - S saves once the pictures are finished");
+            preview_title(l->pv, l->shown_title);
             l->last_title = now() + 1.5; /* keep the notice up a moment */
             break;
         case PREVIEW_PAUSE:

@@ -112,16 +112,22 @@ int cmd_view(int argc, char **argv)
     if (!rc && !(ctx = gpu_open(device))) rc = cli_error("%s", gpu_errmsg());
     while (!rc) {
         if (cur != shown) {
+            char title[1024];
             image_free(&im);
             if (image_load(files.path[cur], &im, err, sizeof err)) {
-                rc = cli_error("%s", err);
-                break;
+                if (!pv) { /* nothing to show yet: the first picture must open */
+                    rc = cli_error("%s", err);
+                    break;
+                }
+                snprintf(title, sizeof title, "%s [%d/%d]", err, cur + 1, files.n);
+                preview_title(pv, title); /* the previous picture stays */
+                shown = cur;
+                continue;
             }
-            if (!pv && !(pv = preview_open(ctx, im.w, im.h, "vkseek", why, sizeof why))) {
+            if (!pv && !(pv = preview_open(ctx, im.w, im.h, 0, "vkseek", why, sizeof why))) {
                 rc = cli_error("view: %s", why);
                 break;
             }
-            char title[512];
             make_title(files.path[cur], cur, files.n, title, sizeof title);
             preview_title(pv, title);
             if (preview_show(pv, im.rgb, im.w, im.h, err, sizeof err)) {

@@ -9,6 +9,7 @@
 #include "gallery/preview.h"
 
 #define KEY_QUEUE 16
+#define MAX_SIDE 4096   /* the image side every Vulkan device supports */
 
 struct preview {
     GLFWwindow *win;
@@ -80,7 +81,8 @@ static void on_resize(GLFWwindow *win, int w, int h)
 
 static void on_refresh(GLFWwindow *win) { ((preview *)glfwGetWindowUserPointer(win))->redraw = 1; }
 
-preview *preview_open(gpu_ctx *ctx, int w, int h, const char *title, char *why, size_t len)
+preview *preview_open(gpu_ctx *ctx, int w, int h, int lock_aspect, const char *title, char *why,
+                      size_t len)
 {
     preview *p = calloc(1, sizeof *p);
     if (!p) return snprintf(why, len, "out of memory"), NULL;
@@ -102,7 +104,7 @@ preview *preview_open(gpu_ctx *ctx, int w, int h, const char *title, char *why, 
         return NULL;
     }
     glfwSetWindowUserPointer(p->win, p);
-    glfwSetWindowAspectRatio(p->win, w, h);
+    if (lock_aspect) glfwSetWindowAspectRatio(p->win, w, h);
     glfwSetKeyCallback(p->win, on_key);
     glfwSetFramebufferSizeCallback(p->win, on_resize);
     glfwSetWindowRefreshCallback(p->win, on_refresh);
@@ -130,8 +132,23 @@ static int draw(preview *p, char *err, size_t len)
     int rc = gpu_window_show(p->gw, p->rgb, p->w, p->h);
     if (rc == 1) rc = gpu_window_show(p->gw, p->rgb, p->w, p->h);
     if (rc < 0) return snprintf(err, len, "preview: %s", gpu_errmsg()), -1;
-    p->redraw = 0;
+    p->redraw = rc == 1;
     return 0;
+}
+
+/* Each output pixel: the mean of its f x f block (fewer at the right and bottom edges). */
+static void shrink(const uint8_t *in, int w, int h, int f, uint8_t *out)
+{
+    int sw = (w + f - 1) / f, sh = (h + f - 1) / f;
+    for (int y = 0; y < sh; y++)
+        for (int x = 0; x < sw; x++)
+            for (int c = 0; c < 3; c++) {
+                unsigned sum = 0, n = 0;
+                for (int yy = y * f; yy < y * f + f && yy < h; yy++)
+                    for (int xx = x * f; xx < x * f + f && xx < w; xx++, n++)
+                        sum += in[((size_t)yy * w + xx) * 3 + c];
+                out[((size_t)y * sw + x) * 3 + c] = (uint8_t)((sum + n / 2) / n);
+            }
 }
 
 static void dump(preview *p)
@@ -147,12 +164,17 @@ static void dump(preview *p)
 
 int preview_show(preview *p, const uint8_t *rgb, int w, int h, char *err, size_t len)
 {
-    if (w != p->w || h != p->h) {
-        uint8_t *n = realloc(p->rgb, (size_t)w * h * 3);
+    /* pictures past every device's image size limit are shown shrunk by a whole factor */
+    int f = 1;
+    while ((w + f - 1) / f > MAX_SIDE || (h + f - 1) / f > MAX_SIDE) f++;
+    int sw = (w + f - 1) / f, sh = (h + f - 1) / f;
+    if (sw != p->w || sh != p->h) {
+        uint8_t *n = realloc(p->rgb, (size_t)sw * sh * 3);
         if (!n) return snprintf(err, len, "out of memory"), -1;
-        p->rgb = n, p->w = w, p->h = h;
+        p->rgb = n, p->w = sw, p->h = sh;
     }
-    memcpy(p->rgb, rgb, (size_t)w * h * 3);
+    if (f == 1) memcpy(p->rgb, rgb, (size_t)w * h * 3);
+    else shrink(rgb, w, h, f, p->rgb);
     dump(p);
     return draw(p, err, len);
 }

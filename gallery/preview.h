@@ -25,13 +25,15 @@ typedef struct preview preview;
 int preview_init(char *why, size_t len);
 void preview_terminate(void);
 
-/* A window sized for w x h pictures (enlarged by a whole factor to about half the screen),
- * keeping their aspect when resized. NULL with why. */
-preview *preview_open(gpu_ctx *ctx, int w, int h, const char *title, char *why, size_t len);
+/* A window sized for w x h pictures (enlarged by a whole factor to about 60% of the screen's
+ * height, or shrunk to fit it), keeping their aspect when resized if lock_aspect. NULL with
+ * why. */
+preview *preview_open(gpu_ctx *ctx, int w, int h, int lock_aspect, const char *title, char *why,
+                      size_t len);
 void preview_close(preview *p);
 
-/* Shows rgb [h][w][3]; the window keeps it and draws it again after a resize. 0, or -1 with
- * err (the device was lost, ...). $VKSEEK_PREVIEW_DUMP=DIR also writes each picture shown
+/* Shows rgb [h][w][3] (shrunk when a side passes 4096); the window keeps it and draws it again
+ * after a resize. 0, or -1 with err (the device was lost, ...). $VKSEEK_PREVIEW_DUMP=DIR also writes each picture shown
  * as DIR/frame-NNNN.png, for tests. */
 int preview_show(preview *p, const uint8_t *rgb, int w, int h, char *err, size_t len);
 void preview_title(preview *p, const char *title);

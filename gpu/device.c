@@ -77,7 +77,8 @@ static int create_instance(gpu_ctx *ctx, VkInstance *out, int validate)
     const char *ext[16] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME};
     uint32_t n_ext = validate ? 2 : 0, n_disp;
     const char *const *disp = gpu_display_instance_extensions(&n_disp);
-    for (uint32_t i = 0; i < n_disp && n_ext < 16; i++) ext[n_ext++] = disp[i];
+    if (n_ext + n_disp > 16) return gpu_fail(ctx, "too many instance extensions for a window");
+    for (uint32_t i = 0; i < n_disp; i++) ext[n_ext++] = disp[i];
     /* Synchronization validation too: lavapipe runs dispatches serially, so a missing
      * barrier can only be caught here. */
     VkValidationFeatureEnableEXT enables[] = {VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT};
@@ -269,7 +270,17 @@ static int create_device(gpu_ctx *ctx)
     if (nq > 32) nq = 32;
     vkGetPhysicalDeviceQueueFamilyProperties(ctx->pdev, &nq, qp);
     ctx->qfam = UINT32_MAX;
-    for (uint32_t i = 0; i < nq; i++)
+    /* A window's frames are blits, which need a graphics queue: with a display, prefer a
+     * family that does both. */
+    uint32_t n_disp;
+    gpu_display_instance_extensions(&n_disp);
+    VkQueueFlags want = VK_QUEUE_COMPUTE_BIT | (n_disp ? VK_QUEUE_GRAPHICS_BIT : 0);
+    for (uint32_t i = 0; i < nq && n_disp; i++)
+        if ((qp[i].queueFlags & want) == want) {
+            ctx->qfam = i;
+            break;
+        }
+    for (uint32_t i = 0; ctx->qfam == UINT32_MAX && i < nq; i++)
         if ((qp[i].queueFlags & VK_QUEUE_COMPUTE_BIT) && qp[i].timestampValidBits > 0) {
             ctx->qfam = i;
             break;
@@ -283,6 +294,7 @@ static int create_device(gpu_ctx *ctx)
     }
     if (ctx->qfam == UINT32_MAX)
         return gpu_fail(ctx, "device '%s' has no compute queue", ctx->info.name);
+    ctx->qflags = qp[ctx->qfam].queueFlags;
 
     /* Enable what the shaders may use, where present: 16/8-bit storage and f16 math. */
     features f;
@@ -309,8 +321,6 @@ static int create_device(gpu_ctx *ctx)
                                    .queueCount = 1,
                                    .pQueuePriorities = &prio};
     /* Windows (gpu_enable_display): the swapchain, where the device has it. */
-    uint32_t n_disp;
-    gpu_display_instance_extensions(&n_disp);
     const char *swapchain = VK_KHR_SWAPCHAIN_EXTENSION_NAME;
     ctx->can_present = n_disp > 0 && has_device_ext(ctx->pdev, swapchain);
     VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,

@@ -233,8 +233,8 @@ typedef struct gpu_window gpu_window;
 gpu_window *gpu_window_new(gpu_ctx *ctx, void *glfw_window);
 /* Shows an RGB picture [height][width][3], scaled to fit the window's framebuffer with its
  * aspect kept (nearest when enlarging, so pixels stay sharp), borders dark grey. Returns 0
- * when presented, 1 when skipped (minimised, or the swapchain was just recreated for a new
- * size: show it again), -1 on failure (device lost, ...: gpu_errmsg). */
+ * when presented, 1 when skipped (minimised, or the swapchain went out of date: show it
+ * again), -1 on failure (device lost, ...: gpu_errmsg; the window can then only be freed). */
 int gpu_window_show(gpu_window *w, const uint8_t *rgb, int width, int height);
 void gpu_window_free(gpu_window *w);
 

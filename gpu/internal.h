@@ -50,6 +50,7 @@ struct gpu_ctx {
     VkDevice dev;
     VkQueue queue;
     uint32_t qfam;
+    VkQueueFlags qflags;     /* the queue family's abilities */
     VkPhysicalDeviceProperties props;
     VkPhysicalDeviceMemoryProperties memprops;
     gpu_device_info info;

@@ -4,13 +4,18 @@
  * picture into a device image and blits it, fitted, into the acquired swapchain image. The
  * few image layout transitions here are the window's own; compute barriers stay in
  * record.c. Errors go to gpu_errmsg without touching the compute context's sticky failure. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #define GLFW_INCLUDE_VULKAN
 #include <GLFW/glfw3.h>
 #include "gpu/internal.h"
 
-static const char **display_exts;
+#define MAX_DISPLAY_EXTS 8
+
+/* copies: GLFW's own list ends with glfwTerminate */
+static char display_names[MAX_DISPLAY_EXTS][VK_MAX_EXTENSION_NAME_SIZE];
+static const char *display_exts[MAX_DISPLAY_EXTS];
 static uint32_t n_display_exts;
 
 int gpu_enable_display(void)
@@ -19,7 +24,11 @@ int gpu_enable_display(void)
     uint32_t n = 0;
     const char **e = glfwGetRequiredInstanceExtensions(&n);
     if (!e || !n) return gpu_fail(NULL, "Vulkan has no surface extension for this window system");
-    display_exts = e;
+    if (n > MAX_DISPLAY_EXTS) return gpu_fail(NULL, "the window system needs %u instance extensions", n);
+    for (uint32_t i = 0; i < n; i++) {
+        snprintf(display_names[i], sizeof display_names[i], "%s", e[i]);
+        display_exts[i] = display_names[i];
+    }
     n_display_exts = n;
     return 0;
 }
@@ -37,10 +46,12 @@ struct gpu_window {
     VkSurfaceFormatKHR format;
     VkSwapchainKHR swapchain;
     VkExtent2D extent;
+    int fb_w, fb_h;                       /* the framebuffer size it was made for */
     uint32_t n_images;
     VkImage *images;
     VkSemaphore acquired, *presentable;   /* one per swapchain image */
     int stale;                            /* recreate the swapchain before the next frame */
+    int broken;                           /* a frame failed after its acquire: only free */
     VkCommandPool pool;
     VkCommandBuffer cmd;
     VkFence fence;                        /* the frame in flight */
@@ -128,10 +139,13 @@ static int make_swapchain(gpu_window *w)
     int fw = 0, fh = 0;
     glfwGetFramebufferSize(w->win, &fw, &fh);
     VkExtent2D e = caps.currentExtent;
+    if (fw <= 0 || fh <= 0 || caps.maxImageExtent.width == 0) return w->stale = 1; /* minimised */
     if (e.width == UINT32_MAX) {   /* the surface takes the swapchain's size: the framebuffer's */
-        e.width = (uint32_t)(fw > 0 ? fw : 0), e.height = (uint32_t)(fh > 0 ? fh : 0);
+        e.width = (uint32_t)fw, e.height = (uint32_t)fh;
         if (e.width > caps.maxImageExtent.width) e.width = caps.maxImageExtent.width;
         if (e.height > caps.maxImageExtent.height) e.height = caps.maxImageExtent.height;
+        if (e.width < caps.minImageExtent.width) e.width = caps.minImageExtent.width;
+        if (e.height < caps.minImageExtent.height) e.height = caps.minImageExtent.height;
     }
     if (e.width == 0 || e.height == 0) return w->stale = 1;
     if (!(caps.supportedUsageFlags & VK_IMAGE_USAGE_TRANSFER_DST_BIT))
@@ -141,6 +155,12 @@ static int make_swapchain(gpu_window *w)
     VkCompositeAlphaFlagBitsKHR alpha = VK_COMPOSITE_ALPHA_OPAQUE_BIT_KHR;
     while (!(caps.supportedCompositeAlpha & alpha) && alpha < VK_COMPOSITE_ALPHA_INHERIT_BIT_KHR)
         alpha <<= 1;
+    /* MAILBOX never blocks a present behind a hidden window; FIFO is always there */
+    uint32_t n_modes = 8;
+    VkPresentModeKHR modes[8], mode = VK_PRESENT_MODE_FIFO_KHR;
+    VkResult mr = vkGetPhysicalDeviceSurfacePresentModesKHR(w->ctx->pdev, w->surface, &n_modes, modes);
+    for (uint32_t i = 0; (mr == VK_SUCCESS || mr == VK_INCOMPLETE) && i < n_modes; i++)
+        if (modes[i] == VK_PRESENT_MODE_MAILBOX_KHR) mode = modes[i];
     VkSwapchainKHR old = w->swapchain;
     VkSwapchainCreateInfoKHR ci = {.sType = VK_STRUCTURE_TYPE_SWAPCHAIN_CREATE_INFO_KHR,
                                    .surface = w->surface,
@@ -153,9 +173,10 @@ static int make_swapchain(gpu_window *w)
                                    .imageSharingMode = VK_SHARING_MODE_EXCLUSIVE,
                                    .preTransform = caps.currentTransform,
                                    .compositeAlpha = alpha,
-                                   .presentMode = VK_PRESENT_MODE_FIFO_KHR, /* always supported */
+                                   .presentMode = mode,
                                    .clipped = VK_TRUE,
                                    .oldSwapchain = old};
+    w->stale = 1; /* until this succeeds */
     VKC(NULL, vkDeviceWaitIdle(dev(w)));
     VkResult r = vkCreateSwapchainKHR(dev(w), &ci, NULL, &w->swapchain);
     if (old) vkDestroySwapchainKHR(dev(w), old, NULL);
@@ -173,11 +194,13 @@ static int make_swapchain(gpu_window *w)
     for (uint32_t i = 0; i < w->n_images; i++)
         VKC(NULL, vkCreateSemaphore(dev(w), &si, NULL, &w->presentable[i]));
     w->extent = e;
+    w->fb_w = fw, w->fb_h = fh;
     w->stale = 0;
     return 0;
 }
 
-/* A UNORM format the blit can write, so the window shows the picture's own byte values. */
+/* A UNORM sRGB-space format the blit can write, so the window shows the picture's own byte
+ * values (an _SRGB format would encode them again). */
 static int choose_format(gpu_window *w)
 {
     uint32_t n = 0;
@@ -190,7 +213,8 @@ static int choose_format(gpu_window *w)
         VkFormatProperties fp;
         vkGetPhysicalDeviceFormatProperties(w->ctx->pdev, f[i].format, &fp);
         if (!(fp.optimalTilingFeatures & VK_FORMAT_FEATURE_BLIT_DST_BIT)) continue;
-        int k = f[i].format == VK_FORMAT_B8G8R8A8_UNORM || f[i].format == VK_FORMAT_R8G8B8A8_UNORM ? 2 : 1;
+        int unorm = f[i].format == VK_FORMAT_B8G8R8A8_UNORM || f[i].format == VK_FORMAT_R8G8B8A8_UNORM;
+        int k = 1 + unorm + (unorm && f[i].colorSpace == VK_COLOR_SPACE_SRGB_NONLINEAR_KHR);
         if (k > rank) best = (int)i, rank = k;
     }
     if (best >= 0) w->format = f[best];
@@ -208,6 +232,11 @@ static int choose_format(gpu_window *w)
 
 gpu_window *gpu_window_new(gpu_ctx *ctx, void *glfw_window)
 {
+    if (!(ctx->qflags & VK_QUEUE_GRAPHICS_BIT)) {
+        gpu_fail(NULL, "device '%s' computes on a queue without graphics, which a window's "
+                       "blits need", ctx->info.name);
+        return NULL;
+    }
     if (!ctx->can_present) {
         gpu_fail(NULL, "device '%s' cannot present to windows (no VK_KHR_swapchain, or "
                        "gpu_enable_display was not called first)", ctx->info.name);
@@ -258,7 +287,8 @@ fail:
 void gpu_window_free(gpu_window *w)
 {
     if (!w) return;
-    if (dev(w)) vkDeviceWaitIdle(dev(w)); /* nothing of ours may be in flight; errors moot */
+    VkResult r = vkDeviceWaitIdle(dev(w)); /* nothing of ours may be in flight */
+    if (r != VK_SUCCESS) fprintf(stderr, "vkseek: vkDeviceWaitIdle (window) failed: %s\n", gpu_vkresult(r));
     free_picture(w);
     free_swapchain_images(w);
     if (w->swapchain) vkDestroySwapchainKHR(dev(w), w->swapchain, NULL);
@@ -293,7 +323,7 @@ static int record(gpu_window *w, VkImage target)
     VKC(NULL, vkResetCommandBuffer(c, 0));
     VKC(NULL, vkBeginCommandBuffer(c, &bi));
     transition(c, w->pic, VK_IMAGE_LAYOUT_UNDEFINED, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 0,
-               VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, T);
+               VK_ACCESS_TRANSFER_WRITE_BIT, T, T);
     VkBufferImageCopy bc = {.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1},
                             .imageExtent = {(uint32_t)w->pic_w, (uint32_t)w->pic_h, 1}};
     vkCmdCopyBufferToImage(c, w->staging, w->pic, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &bc);
@@ -332,14 +362,25 @@ static int lost(VkResult r, const char *what)
     return gpu_fail(NULL, "%s failed: %s", what, gpu_vkresult(r));
 }
 
+/* After the acquire, a failure leaves the semaphore or fence pending: the window is done. */
+static int broken(gpu_window *w, VkResult r, const char *what)
+{
+    w->broken = 1;
+    return r == VK_SUCCESS ? -1 : lost(r, what);
+}
+
 int gpu_window_show(gpu_window *w, const uint8_t *rgb, int width, int height)
 {
+    if (w->broken) return gpu_fail(NULL, "the window failed earlier");
     if (width < 1 || height < 1) return gpu_fail(NULL, "an empty picture");
+    uint32_t lim = w->ctx->props.limits.maxImageDimension2D;
+    if ((uint32_t)width > lim || (uint32_t)height > lim)
+        return gpu_fail(NULL, "a %dx%d picture is larger than the device's images (%u)", width, height, lim);
     VkResult r = vkWaitForFences(dev(w), 1, &w->fence, VK_TRUE, UINT64_MAX);
     if (r != VK_SUCCESS) return lost(r, "vkWaitForFences (window)");
     int fw = 0, fh = 0;   /* not every window system reports a resize as out of date */
     glfwGetFramebufferSize(w->win, &fw, &fh);
-    if ((uint32_t)fw != w->extent.width || (uint32_t)fh != w->extent.height) w->stale = 1;
+    if (fw != w->fb_w || fh != w->fb_h) w->stale = 1;
     if (w->stale || !w->swapchain) {
         int rc = make_swapchain(w);
         if (rc) return rc;
@@ -355,22 +396,22 @@ int gpu_window_show(gpu_window *w, const uint8_t *rgb, int width, int height)
     if (r == VK_TIMEOUT || r == VK_NOT_READY) return 1;
     if (r == VK_SUBOPTIMAL_KHR) w->stale = 1; /* this frame still presents */
     else if (r != VK_SUCCESS) return lost(r, "vkAcquireNextImageKHR");
-    if (record(w, w->images[idx])) return -1;
+    if (record(w, w->images[idx])) return broken(w, VK_SUCCESS, NULL);
     VkPipelineStageFlags wait = VK_PIPELINE_STAGE_TRANSFER_BIT;
     VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
                        .waitSemaphoreCount = 1, .pWaitSemaphores = &w->acquired,
                        .pWaitDstStageMask = &wait,
                        .commandBufferCount = 1, .pCommandBuffers = &w->cmd,
                        .signalSemaphoreCount = 1, .pSignalSemaphores = &w->presentable[idx]};
-    VKC(NULL, vkResetFences(dev(w), 1, &w->fence));
+    if ((r = vkResetFences(dev(w), 1, &w->fence)) != VK_SUCCESS) return broken(w, r, "vkResetFences");
     if ((r = vkQueueSubmit(w->ctx->queue, 1, &si, w->fence)) != VK_SUCCESS)
-        return lost(r, "vkQueueSubmit (window)");
+        return broken(w, r, "vkQueueSubmit (window)");
     VkPresentInfoKHR pi = {.sType = VK_STRUCTURE_TYPE_PRESENT_INFO_KHR,
                            .waitSemaphoreCount = 1, .pWaitSemaphores = &w->presentable[idx],
                            .swapchainCount = 1, .pSwapchains = &w->swapchain,
                            .pImageIndices = &idx};
     r = vkQueuePresentKHR(w->ctx->queue, &pi);
     if (r == VK_ERROR_OUT_OF_DATE_KHR || r == VK_SUBOPTIMAL_KHR) w->stale = 1;
-    else if (r != VK_SUCCESS) return lost(r, "vkQueuePresentKHR");
+    else if (r != VK_SUCCESS) return broken(w, r, "vkQueuePresentKHR");
     return 0;
 }

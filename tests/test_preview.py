@@ -183,7 +183,7 @@ def run(env, tmp):
     check(rc == 0, f"Q after the run: exit 0 (got {rc}): {err[-300:]}")
     check("validation:" not in err, f"no validation messages: {err[-500:]}")
 
-    # 2. SIGTERM mid-way: exit 1, nothing written, no temporary files left
+    # 2. SIGTERM mid-way, while paused: exit 1, nothing written, no temporary files left
     out2 = os.path.join(tmp, "mid", "late.png")
     os.mkdir(os.path.dirname(out2))
     frames2 = os.path.join(tmp, "frames2")
@@ -194,8 +194,12 @@ def run(env, tmp):
         if os.listdir(frames2):
             break
         time.sleep(0.05)
+    wid, _ = window(env, want="tokens/s", timeout=30)
+    if wid:
+        x(env, "xdotool", "windowfocus", "--sync", wid, "key", "space")
+    check(window(env, want="paused", timeout=10)[0] is not None, "Space pauses a run mid-way")
     p.send_signal(signal.SIGTERM)
-    rc, err = wait_exit(p)
+    rc, err = wait_exit(p, 60)
     check(rc == 1 and "interrupted" in err and "nothing written" in err,
           f"SIGTERM while drawing: exit 1 and says so (exit {rc}): {err[-300:]}")
     check(os.listdir(os.path.dirname(out2)) == [], "SIGTERM while drawing leaves no file")
