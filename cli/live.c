@@ -1,9 +1,9 @@
 /* live.c: the preview window of `vkseek generate --preview`. Between the scheduler's steps it
  * decodes the codes drawn so far (the rest filled with each picture's most common code so
  * far, which reads as its background) and shows the n pictures tiled; finished pictures
- * replace their partial ones as they arrive. Decoding is paced so that previewing costs at
- * most a tenth of the generation's time: a fast decoder shows every row of codes, a slow
- * one fewer frames. */
+ * replace their partial ones as they arrive. Frames are paced so that previewing costs at
+ * most PREVIEW_SHARE of the generation's time (the next frame is assumed to cost what the
+ * last did): a fast decoder shows every row of codes, a slow one fewer frames. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +11,7 @@
 #include "cli/live.h"
 #include "gallery/preview.h"
 
-#define PREVIEW_SHARE 0.10 /* of the generation's time, at most */
+#define PREVIEW_SHARE 0.10 /* of the generation's time, at most, after the first frame */
 
 struct live {
     preview *pv;
@@ -24,7 +24,7 @@ struct live {
     uint8_t *rgb, *tile;    /* [n][S][S][3]; the grid shown */
     size_t tile_bytes;
     int tw, th;
-    double t0, spent, last_title, paused_at;
+    double t0, spent, cost, last_title, paused_at; /* cost: the last frame's */
     int running, paused;
     char prompt[96], shown_title[256];
     uint64_t seed;
@@ -83,7 +83,7 @@ void live_start(live *l, const char *prompt, uint64_t seed)
     snprintf(l->prompt, sizeof l->prompt, "%.*s%s", (int)keep, prompt, keep < n ? "..." : "");
     l->seed = seed;
     l->step = l->shown = l->n_done = l->dirty = 0;
-    l->t0 = now(), l->spent = 0, l->last_title = 0;
+    l->t0 = now(), l->spent = 0, l->last_title = 0; /* l->cost carries over: a good guess */
     l->running = 1, l->paused = 0;
     memset(l->rgb, 0, (size_t)l->n * l->S * l->S * 3);
 }
@@ -143,7 +143,7 @@ static int frame(live *l, char *err, size_t len)
     double t = now();
     /* (all codes drawn: the scheduler decodes the finished pictures itself) */
     int due = l->running && l->step < l->T && l->step >= l->shown + l->row &&
-              l->spent <= PREVIEW_SHARE * (t - l->t0);
+              l->spent + l->cost <= PREVIEW_SHARE * (t - l->t0);
     if (!due && !l->dirty) return 0;
     if (due) {
         fill(l);
@@ -153,7 +153,8 @@ static int frame(live *l, char *err, size_t len)
     l->dirty = 0;
     preview_tile(l->rgb, l->n, l->S, l->tile);
     int rc = preview_show(l->pv, l->tile, l->tw, l->th, err, len);
-    l->spent += now() - t;
+    l->cost = now() - t;
+    l->spent += l->cost;
     return rc;
 }
 
