@@ -1,9 +1,11 @@
 /* live.c: the preview window of `vkseek generate --preview`. Between the scheduler's steps it
- * decodes the codes drawn so far (the rest filled with each picture's most common code so
- * far, which reads as its background) and shows the n pictures tiled; finished pictures
- * replace their partial ones as they arrive. Frames are paced so that previewing costs at
- * most PREVIEW_SHARE of the generation's time (the next frame is assumed to cost what the
- * last did): a fast decoder shows every row of codes, a slow one fewer frames. */
+ * decodes the code rows drawn so far of one picture (alone: a frame costs that fraction of a
+ * whole decode; below them, the median colour of what is drawn, which reads as the
+ * background), the pictures in turn, and shows the n pictures tiled; finished pictures
+ * replace their partial ones as they arrive. Frames
+ * are paced so that previewing costs at most PREVIEW_SHARE of the generation's time (a row
+ * is assumed to cost what it did in the last frame): a fast decoder shows every new row, a
+ * slow one fewer frames. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,20 +13,21 @@
 #include "cli/live.h"
 #include "gallery/preview.h"
 
-#define PREVIEW_SHARE 0.10 /* of the generation's time, at most, after the first frame */
+#define PREVIEW_SHARE 0.10 /* of the generation's time, at most */
 
 struct live {
     preview *pv;
     janus *j;
-    int n, S, T, row;       /* pictures, their side, codes per picture, codes per grid row */
+    int n, S, T, g;         /* pictures, their side, codes per picture, codes per grid row */
     int32_t *codes;         /* [n][T]: the latest progress */
-    int32_t *filled;        /* the same with the undrawn codes filled */
-    int step, shown;        /* codes drawn; codes drawn at the last partial frame */
+    int step, shown;        /* codes drawn; code rows shown in the last partial frame */
+    int next;               /* the picture the next partial frame decodes (one per frame) */
     int n_done, dirty;      /* finished pictures; a finished one not shown yet */
-    uint8_t *rgb, *tile;    /* [n][S][S][3]; the grid shown */
+    uint8_t *rgb, *part;    /* [n][S][S][3] shown; one picture's rows decoded */
+    uint8_t *tile;          /* the grid shown */
     size_t tile_bytes;
     int tw, th;
-    double t0, spent, cost, last_title, paused_at; /* cost: the last frame's */
+    double t0, spent, row_cost, last_title, paused_at; /* row_cost: in the last frame */
     int running, paused;
     char prompt[96], shown_title[256];
     uint64_t seed;
@@ -53,13 +56,13 @@ live *live_open(gpu_ctx *ctx, janus *j, int n)
     char why[512] = "out of memory";
     if (!l) goto fail;
     l->j = j, l->n = n, l->S = janus_image_size(j), l->T = janus_image_tokens(j);
-    for (l->row = 1; (l->row + 1) * (l->row + 1) <= l->T; l->row++) {}
+    for (l->g = 1; (l->g + 1) * (l->g + 1) <= l->T; l->g++) {}
     l->tile_bytes = preview_tile_size(n, l->S, &l->tw, &l->th);
     l->codes = calloc((size_t)n * l->T, sizeof *l->codes);
-    l->filled = calloc((size_t)n * l->T, sizeof *l->filled);
     l->rgb = calloc((size_t)n * l->S * l->S, 3);
+    l->part = calloc((size_t)l->S * l->S, 3);
     l->tile = malloc(l->tile_bytes);
-    if (!l->codes || !l->filled || !l->rgb || !l->tile) goto fail;
+    if (!l->codes || !l->rgb || !l->part || !l->tile) goto fail;
     if (!(l->pv = preview_open(ctx, l->tw, l->th, 1, "vkseek", why, sizeof why))) goto fail;
     return l;
 fail:
@@ -72,7 +75,7 @@ void live_close(live *l)
 {
     if (!l) return;
     preview_close(l->pv);
-    free(l->codes), free(l->filled), free(l->rgb), free(l->tile);
+    free(l->codes), free(l->rgb), free(l->part), free(l->tile);
     free(l);
 }
 
@@ -82,10 +85,10 @@ void live_start(live *l, const char *prompt, uint64_t seed)
     while (keep < n && (prompt[keep] & 0xc0) == 0x80) keep--;  /* whole UTF-8 characters */
     snprintf(l->prompt, sizeof l->prompt, "%.*s%s", (int)keep, prompt, keep < n ? "..." : "");
     l->seed = seed;
-    l->step = l->shown = l->n_done = l->dirty = 0;
-    l->t0 = now(), l->spent = 0, l->last_title = 0; /* l->cost carries over: a good guess */
+    l->step = l->shown = l->next = l->n_done = l->dirty = 0;
+    l->t0 = now(), l->spent = 0, l->last_title = 0; /* l->row_cost carries over: a good guess */
     l->running = 1, l->paused = 0;
-    memset(l->rgb, 0, (size_t)l->n * l->S * l->S * 3);
+    memset(l->rgb, 40, (size_t)l->n * l->S * l->S * 3); /* dark grey until decoded */
 }
 
 void live_event(live *l, const gen_event *e)
@@ -101,21 +104,22 @@ void live_event(live *l, const gen_event *e)
     }
 }
 
-/* Each picture's undrawn codes set to its most common drawn code. */
-static void fill(live *l)
+/* Picture i: its h decoded pixel rows (in l->part) on top, the rest of it the per-channel
+ * median of those. */
+static void compose(live *l, int i, int h)
 {
-    for (int i = 0; i < l->n; i++) {
-        const int32_t *c = l->codes + (size_t)i * l->T;
-        int32_t *f = l->filled + (size_t)i * l->T, best = c[0];
-        int best_n = 0;
-        memcpy(f, c, (size_t)l->step * sizeof *f);
-        for (int a = 0; a < l->step; a++) {   /* T is small (576 at most): quadratic is fine */
-            int k = 0;
-            for (int b = 0; b < l->step; b++) k += c[b] == c[a];
-            if (k > best_n) best = c[a], best_n = k;
-        }
-        for (int a = l->step; a < l->T; a++) f[a] = best;
+    size_t row = (size_t)l->S * 3, top = h * row;
+    const uint8_t *src = l->part;
+    uint8_t *dst = l->rgb + (size_t)i * l->S * row, med[3];
+    for (int c = 0; c < 3; c++) {
+        size_t hist[256] = {0}, seen = 0;
+        for (size_t k = c; k < top; k += 3) hist[src[k]]++;
+        int v = 0;
+        while (v < 255 && (seen += hist[v]) * 2 < top / 3) v++;
+        med[c] = (uint8_t)v;
     }
+    memcpy(dst, src, top);
+    for (size_t k = top; k < l->S * row; k += 3) memcpy(dst + k, med, 3);
 }
 
 static void title(live *l)
@@ -137,24 +141,31 @@ static void title(live *l)
     l->last_title = now();
 }
 
-/* A new frame: the partial pictures decoded (when due), the finished ones as they are. */
+/* A new frame: the rows drawn so far decoded (when due), finished pictures as they are. */
 static int frame(live *l, char *err, size_t len)
 {
     double t = now();
+    int rows = l->step / l->g;
     /* (all codes drawn: the scheduler decodes the finished pictures itself) */
-    int due = l->running && l->step < l->T && l->step >= l->shown + l->row &&
-              l->spent + l->cost <= PREVIEW_SHARE * (t - l->t0);
-    if (!due && !l->dirty) return 0;
+    int due = l->running && l->step < l->T && (rows > l->shown || l->next) &&
+              l->spent + rows * l->row_cost <= PREVIEW_SHARE * (t - l->t0);
+    /* finished pictures: at once when all are, else within the same budget */
+    int done = l->dirty && (l->n_done == l->n || l->spent <= PREVIEW_SHARE * (t - l->t0));
+    if (!due && !done) return 0;
     if (due) {
-        fill(l);
-        if (janus_decode(l->j, l->filled, l->n, l->rgb, err, len)) return -1;
-        l->shown = l->step;
+        /* one picture a frame, in turn: the frames stay cheap, the grid stays fresh */
+        int i = l->next;
+        if (janus_decode_rows(l->j, l->codes + (size_t)i * l->T, 1, rows, l->part, err, len))
+            return -1;
+        compose(l, i, rows * (l->S / l->g));
+        l->next = (i + 1) % l->n;
+        l->shown = rows;
     }
     l->dirty = 0;
     preview_tile(l->rgb, l->n, l->S, l->tile);
     int rc = preview_show(l->pv, l->tile, l->tw, l->th, err, len);
-    l->cost = now() - t;
-    l->spent += l->cost;
+    if (due) l->row_cost = (now() - t) / rows;
+    l->spent += now() - t;
     return rc;
 }
 

@@ -23,9 +23,9 @@ void live_terminate(void);
 void live_start(live *l, const char *prompt, uint64_t seed);
 /* The generation's events (call from its sink): codes so far, finished pictures. */
 void live_event(live *l, const gen_event *e);
-/* Between steps: a new partial frame when due (at most every grid row of tokens, and only
- * while previewing, this frame included, stays under a tenth of the generation's time; the
- * first frame comes once a row is drawn, whatever it costs), then the window's
+/* Between steps: a new partial frame when due (a new grid row of codes is drawn, and
+ * previewing, this frame included, stays under a tenth of the generation's time), then the
+ * window's
  * events. Waits up to wait_s for a key when wait_s > 0. Pausing (Space) is handled here:
  * while live_paused, do not step. LIVE_CLOSE also when drawing failed (err set). */
 live_action live_tick(live *l, int running, double wait_s, char *err, size_t len);

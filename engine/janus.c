@@ -234,14 +234,22 @@ int janus_image_tokens(const janus *j)
     return g * g;
 }
 
-int janus_decode(janus *j, const int32_t *codes, int n, uint8_t *rgb, char *err, size_t errlen)
+int janus_decode_rows(janus *j, const int32_t *codes, int n, int rows, uint8_t *rgb, char *err,
+                      size_t errlen)
 {
     /* one picture at a time: four 384 px pictures' activations exceed a 128 MiB binding */
-    int g = janus_image_size(j) / vq_decoder_scale(j->vq), S = janus_image_size(j);
+    int scale = vq_decoder_scale(j->vq), S = janus_image_size(j), g = S / scale;
+    if (rows < 1 || rows > g) return snprintf(err, errlen, "janus: %d code rows of %d", rows, g), -1;
     for (int i = 0; i < n; i++)
-        if (vq_decode(j->vq, codes + (int64_t)i * g * g, 1, g, g, NULL, rgb + (int64_t)i * S * S * 3,
-                      err, errlen))
+        if (vq_decode(j->vq, codes + (int64_t)i * g * g, 1, rows, g, NULL,
+                      rgb + (int64_t)i * rows * scale * S * 3, err, errlen))
             return -1;
     return 0;
+}
+
+int janus_decode(janus *j, const int32_t *codes, int n, uint8_t *rgb, char *err, size_t errlen)
+{
+    return janus_decode_rows(j, codes, n, janus_image_size(j) / vq_decoder_scale(j->vq), rgb, err,
+                             errlen);
 }
 int janus_codebook(const janus *j) { return (int)j->gen_embed->ne[1]; }

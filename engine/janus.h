@@ -48,5 +48,9 @@ typedef struct {
 
 /* Pixels of n code grids: rgb [n][size][size][3]. */
 int janus_decode(janus *j, const int32_t *codes, int n, uint8_t *rgb, char *err, size_t errlen);
+/* The top `rows` code rows of each grid alone (a preview of a picture being drawn, at a
+ * fraction of the cost): rgb [n][rows * size / grid][size][3]. */
+int janus_decode_rows(janus *j, const int32_t *codes, int n, int rows, uint8_t *rgb, char *err,
+                      size_t errlen);
 
 #endif
