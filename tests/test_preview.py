@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """test_preview.py: `vkseek generate --preview` and `vkseek view` in a real X window (Xvfb),
 on the built-in model: the window's pixels (xwd) equal the saved PNG; partial frames show
-the top rows before the bottom ones; a resize redraws letterboxed; the keys S (save),
+the top rows before the bottom ones; a resize redraws letterboxed, and so does hiding and
+showing the window; the keys S (save),
 R (again), Space (pause) and Q (close) through xdotool; SIGTERM mid-way writes nothing;
 no display means one line and a normal generation; the viewer's title carries the prompt
 and seed. Fails on any validation message.
@@ -155,6 +156,14 @@ def run(env, tmp):
     check(diff.max() <= 2 and abs(k - 3) < 1e-9, f"after a resize the picture is redrawn fitted (max difference {diff.max()})")
     border = shot[:, : side // 2].reshape(-1, 3)
     check((np.abs(border.astype(int) - 31) <= 1).all(), "the sides are the dark grey border")
+
+    # hidden (unmapped, as a minimised window is) and shown again: redrawn
+    x(env, "xdotool", "windowunmap", "--sync", wid)
+    time.sleep(0.5)
+    x(env, "xdotool", "windowmap", "--sync", wid)
+    time.sleep(1.0)
+    got, _ = shown_picture(screenshot(env, wid), side)
+    check(np.abs(got.astype(int) - saved.astype(int)).max() <= 2, "hidden and shown again: redrawn")
 
     # keys: S saves out-seed3.png; Q closes; the run ends well (exit 0)
     x(env, "xdotool", "windowfocus", "--sync", wid, "key", "s")
