@@ -13,7 +13,8 @@
 #include "cli/live.h"
 #include "gallery/preview.h"
 
-#define PREVIEW_SHARE 0.10 /* of the generation's time, at most */
+#define PREVIEW_SHARE 0.07 /* of the generation's time: the 10% it may cost, less what is
+                            * not counted (window events, the X server drawing) */
 
 struct live {
     preview *pv;

@@ -24,7 +24,7 @@ void live_start(live *l, const char *prompt, uint64_t seed);
 /* The generation's events (call from its sink): codes so far, finished pictures. */
 void live_event(live *l, const gen_event *e);
 /* Between steps: a new partial frame when due (a new grid row of codes is drawn, and
- * previewing, this frame included, stays under a tenth of the generation's time), then the
+ * previewing, this frame included, stays under 7% of the generation's time), then the
  * window's
  * events. Waits up to wait_s for a key when wait_s > 0. Pausing (Space) is handled here:
  * while live_paused, do not step. LIVE_CLOSE also when drawing failed (err set). */

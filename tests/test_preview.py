@@ -2,10 +2,9 @@
 """test_preview.py: `vkseek generate --preview` and `vkseek view` in a real X window (Xvfb),
 on the built-in model: the window's pixels (xwd) equal the saved PNG; partial frames show
 the top rows before the bottom ones; a resize redraws letterboxed, and so does hiding and
-showing the window; the keys S (save),
-R (again), Space (pause) and Q (close) through xdotool; SIGTERM mid-way writes nothing;
-no display means one line and a normal generation; the viewer's title carries the prompt
-and seed. Fails on any validation message.
+showing the window; the keys S (save), R (again), Space (pause) and Q (close) through
+xdotool; SIGTERM mid-way (paused) writes nothing; no display means one line and a normal
+generation; the viewer's title carries the prompt and seed. Fails on any validation message.
 
 usage: test_preview.py VKSEEK_BINARY   (Debian: xvfb, x11-apps, x11-utils, xdotool)"""
 import os, shutil, signal, struct, subprocess, sys, tempfile, time
