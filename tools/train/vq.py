@@ -63,8 +63,12 @@ class Encoder(nn.Module):
                 L.downsample = nn.Module()
                 L.downsample.conv = nn.Conv2d(cin, cin, 3, stride=2)
             self.conv_blocks.append(L)
-        self.mid = nn.ModuleList([Res(cin, cin), Attn(cin), Res(cin, cin)])
-        self.norm_out = norm(cin)
+        # encoder_local (training-only, vkseek's own): no mid block and no GroupNorm before
+        # conv_out, whose attention and whole-picture statistics make every code depend on the
+        # whole picture; then a flat patch gets the same code wherever it is
+        local = c.get("encoder_local", False)
+        self.mid = nn.ModuleList() if local else nn.ModuleList([Res(cin, cin), Attn(cin), Res(cin, cin)])
+        self.norm_out = nn.Identity() if local else norm(cin)
         self.conv_out = nn.Conv2d(cin, c["z_channels"], 3, padding=1)
 
     def forward(self, x):
