@@ -176,7 +176,7 @@ static int draw(gen_run *r, const int32_t *ids, int n_ids, int32_t pad, const ch
             return cli_error("%s", err), -1;
         if (!r->lv) continue;
         err[0] = 0;
-        live_action a = live_tick(r->lv, !pg->finish, live_paused(r->lv) ? 0.05 : 0, err, sizeof err);
+        live_action a = live_tick(r->lv, live_paused(r->lv) ? 0.05 : 0, err, sizeof err);
         if (a == LIVE_CLOSE) {
             /* closed by the user: stop; the window failed: go on without it */
             if (err[0]) fprintf(stderr, "vkseek: %s; generating without it\n", err);
@@ -189,6 +189,18 @@ static int draw(gen_run *r, const int32_t *ids, int n_ids, int32_t pad, const ch
     if (!strcmp(pg->finish, "stop")) return 0;
     if (!strcmp(pg->finish, "cancelled") && stop) return 1;
     return cli_error("%s", pg->error[0] ? pg->error : "the generation did not finish"), -1;
+}
+
+/* draw(), again with the next seeds each time R cuts it short; *seed: the seeds drawn. */
+static int draw_again(gen_run *r, const int32_t *ids, int n_ids, int32_t pad, const char *prompt,
+                      uint64_t *seed, progress *pg)
+{
+    for (;;) {
+        pg->lv = r->lv;
+        int rc = draw(r, ids, n_ids, pad, prompt, *seed, pg);
+        if (rc != 1 || !r->again) return rc;
+        *seed += (uint64_t)r->n;
+    }
 }
 
 /* Writes the n images drawn with seeds seed..: to -o's names (numbered from `first` when the
@@ -224,19 +236,14 @@ static int save(gen_run *r, const char *prompt, uint64_t seed, const uint8_t *rg
 static int generate_prompt(gen_run *r, const char *prompt, int first, uint64_t *seed_out,
                            uint8_t *rgb)
 {
-    int S = janus_image_size(r->j), rc = 1;
+    int S = janus_image_size(r->j);
     int32_t *ids = NULL, pad;
     size_t n_ids = 0;
     char err[512];
     uint64_t seed = r->gp.sampling.seed + (uint64_t)first;
     if (prompt_image(r->m, prompt, &ids, &n_ids, &pad, err, sizeof err)) return cli_error("%s", err);
-    progress pg = {.tty = isatty(2) && !r->lv, .size = S, .rgb = rgb, .lv = r->lv};
-    for (;;) {
-        pg.lv = r->lv;
-        rc = draw(r, ids, (int)n_ids, pad, prompt, seed, &pg);
-        if (rc != 1 || !r->again) break;
-        seed += (uint64_t)r->n;
-    }
+    progress pg = {.tty = isatty(2) && !r->lv, .size = S, .rgb = rgb};
+    int rc = draw_again(r, ids, (int)n_ids, pad, prompt, &seed, &pg);
     free(ids);
     if (rc == 1) return cli_error("%s; nothing written", interrupted ? "interrupted" : "preview closed");
     if (rc) return 1;
@@ -256,18 +263,13 @@ static int linger(gen_run *r, const char *prompt, uint64_t seed, uint8_t *rgb)
     progress pg = {.size = S, .rgb = rgb};
     while (r->lv && !interrupted && !rc) {
         err[0] = 0;
-        live_action a = live_tick(r->lv, 0, 0.1, err, sizeof err);
+        live_action a = live_tick(r->lv, 0.1, err, sizeof err);
         if (a == LIVE_CLOSE && err[0]) fprintf(stderr, "vkseek: %s\n", err);
         if (a == LIVE_CLOSE) break;
         if (a == LIVE_SAVE) rc = save(r, prompt, seed, rgb, 0, 1);
         if (a != LIVE_AGAIN) continue;
-        uint64_t next = seed;
-        int d;
-        do {
-            next += (uint64_t)r->n;
-            pg.lv = r->lv;
-            d = draw(r, ids, (int)n_ids, pad, prompt, next, &pg);
-        } while (d == 1 && r->again);
+        uint64_t next = seed + (uint64_t)r->n;
+        int d = draw_again(r, ids, (int)n_ids, pad, prompt, &next, &pg);
         if (d == 0) seed = next;
         if (d < 0) rc = 1;
     }

@@ -25,8 +25,7 @@ struct live {
     int next;               /* the picture the next partial frame decodes (one per frame) */
     int n_done, dirty;      /* finished pictures; a finished one not shown yet */
     uint8_t *rgb, *part;    /* [n][S][S][3] shown; one picture's rows decoded */
-    uint8_t *tile;          /* the grid shown */
-    size_t tile_bytes;
+    uint8_t *tile;          /* the grid shown, tw x th */
     int tw, th;
     double t0, spent, row_cost, last_title, paused_at; /* row_cost: in the last frame */
     int running, paused;
@@ -58,11 +57,11 @@ live *live_open(gpu_ctx *ctx, janus *j, int n)
     if (!l) goto fail;
     l->j = j, l->n = n, l->S = janus_image_size(j), l->T = janus_image_tokens(j);
     for (l->g = 1; (l->g + 1) * (l->g + 1) <= l->T; l->g++) {}
-    l->tile_bytes = preview_tile_size(n, l->S, &l->tw, &l->th);
+    size_t tile_bytes = preview_tile_size(n, l->S, &l->tw, &l->th);
     l->codes = calloc((size_t)n * l->T, sizeof *l->codes);
     l->rgb = calloc((size_t)n * l->S * l->S, 3);
     l->part = calloc((size_t)l->S * l->S, 3);
-    l->tile = malloc(l->tile_bytes);
+    l->tile = malloc(tile_bytes);
     if (!l->codes || !l->rgb || !l->part || !l->tile) goto fail;
     if (!(l->pv = preview_open(ctx, l->tw, l->th, 1, "vkseek", why, sizeof why))) goto fail;
     return l;
@@ -170,9 +169,8 @@ static int frame(live *l, char *err, size_t len)
     return rc;
 }
 
-live_action live_tick(live *l, int running, double wait_s, char *err, size_t len)
+live_action live_tick(live *l, double wait_s, char *err, size_t len)
 {
-    if (!running && l->running) l->running = 0;
     if (frame(l, err, len)) return LIVE_CLOSE;
     if (now() - l->last_title > 0.25 || !l->running) title(l);
     for (;;) {

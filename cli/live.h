@@ -28,7 +28,7 @@ void live_event(live *l, const gen_event *e);
  * window's
  * events. Waits up to wait_s for a key when wait_s > 0. Pausing (Space) is handled here:
  * while live_paused, do not step. LIVE_CLOSE also when drawing failed (err set). */
-live_action live_tick(live *l, int running, double wait_s, char *err, size_t len);
+live_action live_tick(live *l, double wait_s, char *err, size_t len);
 int live_paused(const live *l);
 
 #endif

@@ -7,6 +7,7 @@
 #include <GLFW/glfw3.h>
 #include "gallery/image_write.h"
 #include "gallery/preview.h"
+#include "vision/preprocess.h"
 
 #define KEY_QUEUE 16
 #define MAX_SIDE 4096   /* the image side every Vulkan device supports */
@@ -136,21 +137,6 @@ static int draw(preview *p, char *err, size_t len)
     return 0;
 }
 
-/* Each output pixel: the mean of its f x f block (fewer at the right and bottom edges). */
-static void shrink(const uint8_t *in, int w, int h, int f, uint8_t *out)
-{
-    int sw = (w + f - 1) / f, sh = (h + f - 1) / f;
-    for (int y = 0; y < sh; y++)
-        for (int x = 0; x < sw; x++)
-            for (int c = 0; c < 3; c++) {
-                unsigned sum = 0, n = 0;
-                for (int yy = y * f; yy < y * f + f && yy < h; yy++)
-                    for (int xx = x * f; xx < x * f + f && xx < w; xx++, n++)
-                        sum += in[((size_t)yy * w + xx) * 3 + c];
-                out[((size_t)y * sw + x) * 3 + c] = (uint8_t)((sum + n / 2) / n);
-            }
-}
-
 static void dump(preview *p)
 {
     const char *dir = getenv("VKSEEK_PREVIEW_DUMP");
@@ -164,17 +150,19 @@ static void dump(preview *p)
 
 int preview_show(preview *p, const uint8_t *rgb, int w, int h, char *err, size_t len)
 {
-    /* pictures past every device's image size limit are shown shrunk by a whole factor */
-    int f = 1;
-    while ((w + f - 1) / f > MAX_SIDE || (h + f - 1) / f > MAX_SIDE) f++;
-    int sw = (w + f - 1) / f, sh = (h + f - 1) / f;
-    if (sw != p->w || sh != p->h) {
-        uint8_t *n = realloc(p->rgb, (size_t)sw * sh * 3);
-        if (!n) return snprintf(err, len, "out of memory"), -1;
-        p->rgb = n, p->w = sw, p->h = sh;
+    image small = {0};
+    if (w > MAX_SIDE || h > MAX_SIDE) { /* past every device's image size limit: shrunk */
+        image in = {w, h, (uint8_t *)rgb};
+        if (janus_resize(&in, MAX_SIDE, &small, err, len)) return -1;
+        rgb = small.rgb, w = small.w, h = small.h;
     }
-    if (f == 1) memcpy(p->rgb, rgb, (size_t)w * h * 3);
-    else shrink(rgb, w, h, f, p->rgb);
+    if (w != p->w || h != p->h) {
+        uint8_t *n = realloc(p->rgb, (size_t)w * h * 3);
+        if (!n) return image_free(&small), snprintf(err, len, "out of memory"), -1;
+        p->rgb = n, p->w = w, p->h = h;
+    }
+    memcpy(p->rgb, rgb, (size_t)w * h * 3);
+    image_free(&small);
     dump(p);
     return draw(p, err, len);
 }

@@ -32,9 +32,9 @@ preview *preview_open(gpu_ctx *ctx, int w, int h, int lock_aspect, const char *t
                       size_t len);
 void preview_close(preview *p);
 
-/* Shows rgb [h][w][3] (shrunk when a side passes 4096); the window keeps it and draws it again
- * after a resize. 0, or -1 with err (the device was lost, ...). $VKSEEK_PREVIEW_DUMP=DIR also writes each picture shown
- * as DIR/frame-NNNN.png, for tests. */
+/* Shows rgb [h][w][3] (shrunk, bicubic, when a side passes 4096); the window keeps it and
+ * draws it again after a resize. 0, or -1 with err (the device was lost, ...).
+ * $VKSEEK_PREVIEW_DUMP=DIR also writes each picture shown as DIR/frame-NNNN.png, for tests. */
 int preview_show(preview *p, const uint8_t *rgb, int w, int h, char *err, size_t len);
 void preview_title(preview *p, const char *title);
 

@@ -56,9 +56,7 @@ struct gpu_window {
     VkCommandBuffer cmd;
     VkFence fence;                        /* the frame in flight */
     /* the picture: host staging buffer -> device image (the blit's source) */
-    VkBuffer staging;
-    VkDeviceMemory staging_mem;
-    uint8_t *staging_map;
+    struct gpu_mem *staging;
     VkImage pic;
     VkDeviceMemory pic_mem;
     int pic_w, pic_h;
@@ -67,24 +65,12 @@ struct gpu_window {
 
 static VkDevice dev(const gpu_window *w) { return w->ctx->dev; }
 
-static int alloc_memory(gpu_window *w, VkMemoryRequirements req, VkMemoryPropertyFlags want,
-                        VkDeviceMemory *out)
-{
-    int type = gpu_memory_type(w->ctx, req.memoryTypeBits, want);
-    if (type < 0) return gpu_fail(NULL, "no memory type for the window's picture");
-    VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
-                               .allocationSize = req.size, .memoryTypeIndex = (uint32_t)type};
-    VKC(NULL, vkAllocateMemory(dev(w), &ai, NULL, out));
-    return 0;
-}
-
 static void free_picture(gpu_window *w)
 {
-    if (w->staging) vkDestroyBuffer(dev(w), w->staging, NULL);
-    if (w->staging_mem) vkFreeMemory(dev(w), w->staging_mem, NULL);
+    if (w->staging) gpu_mem_unref(w->ctx, w->staging);
     if (w->pic) vkDestroyImage(dev(w), w->pic, NULL);
     if (w->pic_mem) vkFreeMemory(dev(w), w->pic_mem, NULL);
-    w->staging = VK_NULL_HANDLE, w->staging_mem = VK_NULL_HANDLE, w->staging_map = NULL;
+    w->staging = NULL;
     w->pic = VK_NULL_HANDLE, w->pic_mem = VK_NULL_HANDLE, w->pic_w = w->pic_h = 0;
 }
 
@@ -93,18 +79,11 @@ static int make_picture(gpu_window *w, int width, int height)
 {
     if (w->pic_w == width && w->pic_h == height) return 0;
     free_picture(w);
-    VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
-                             .size = (VkDeviceSize)width * height * 4,
-                             .usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
-                             .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
-    VKC(NULL, vkCreateBuffer(dev(w), &bi, NULL, &w->staging));
-    VkMemoryRequirements req;
-    vkGetBufferMemoryRequirements(dev(w), w->staging, &req);
-    if (alloc_memory(w, req, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
-                     &w->staging_mem))
+    int failed = w->ctx->failed; /* a window's failure is not the compute context's */
+    if (!(w->staging = gpu_mem_new(w->ctx, (uint64_t)width * height * 4, 1))) {
+        w->ctx->failed = failed;
         return -1;
-    VKC(NULL, vkBindBufferMemory(dev(w), w->staging, w->staging_mem, 0));
-    VKC(NULL, vkMapMemory(dev(w), w->staging_mem, 0, VK_WHOLE_SIZE, 0, (void **)&w->staging_map));
+    }
     VkImageCreateInfo ii = {.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO,
                             .imageType = VK_IMAGE_TYPE_2D,
                             .format = VK_FORMAT_R8G8B8A8_UNORM,
@@ -116,8 +95,13 @@ static int make_picture(gpu_window *w, int width, int height)
                             .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
                             .initialLayout = VK_IMAGE_LAYOUT_UNDEFINED};
     VKC(NULL, vkCreateImage(dev(w), &ii, NULL, &w->pic));
+    VkMemoryRequirements req;
     vkGetImageMemoryRequirements(dev(w), w->pic, &req);
-    if (alloc_memory(w, req, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, &w->pic_mem)) return -1;
+    int type = gpu_memory_type(w->ctx, req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
+    if (type < 0) return gpu_fail(NULL, "no memory type for the window's picture");
+    VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+                               .allocationSize = req.size, .memoryTypeIndex = (uint32_t)type};
+    VKC(NULL, vkAllocateMemory(dev(w), &ai, NULL, &w->pic_mem));
     VKC(NULL, vkBindImageMemory(dev(w), w->pic, w->pic_mem, 0));
     w->pic_w = width, w->pic_h = height;
     return 0;
@@ -326,7 +310,7 @@ static int record(gpu_window *w, VkImage target)
                VK_ACCESS_TRANSFER_WRITE_BIT, T, T);
     VkBufferImageCopy bc = {.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1},
                             .imageExtent = {(uint32_t)w->pic_w, (uint32_t)w->pic_h, 1}};
-    vkCmdCopyBufferToImage(c, w->staging, w->pic, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &bc);
+    vkCmdCopyBufferToImage(c, w->staging->buf, w->pic, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &bc);
     transition(c, w->pic, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL,
                VK_ACCESS_TRANSFER_WRITE_BIT, VK_ACCESS_TRANSFER_READ_BIT, T, T);
     /* the acquire semaphore is waited at the transfer stage, which this chains to */
@@ -387,8 +371,8 @@ int gpu_window_show(gpu_window *w, const uint8_t *rgb, int width, int height)
     }
     if (make_picture(w, width, height)) return -1;
     for (int64_t i = 0; i < (int64_t)width * height; i++) {
-        memcpy(w->staging_map + 4 * i, rgb + 3 * i, 3);
-        w->staging_map[4 * i + 3] = 255;
+        memcpy(w->staging->map + 4 * i, rgb + 3 * i, 3);
+        w->staging->map[4 * i + 3] = 255;
     }
     uint32_t idx;
     r = vkAcquireNextImageKHR(dev(w), w->swapchain, 1000000000ull, w->acquired, VK_NULL_HANDLE, &idx);

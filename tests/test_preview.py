@@ -14,18 +14,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools", "world"))
 from png import read_png  # noqa: E402
+from checks import check, summary  # noqa: E402
 
 VK = os.path.abspath(sys.argv[1])
-failures = passed = 0
-
-
-def check(ok, what):
-    global failures, passed
-    if ok:
-        passed += 1
-    else:
-        failures += 1
-        print("FAIL test_preview:", what, flush=True)
 
 
 def start_xvfb():
@@ -105,8 +96,7 @@ def main():
         xvfb.terminate()
         xvfb.wait()
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"test_preview: {passed} checks passed, {failures} failed")
-    return 1 if failures else 0
+    return summary("test_preview")
 
 
 def run(env, tmp):

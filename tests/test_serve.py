@@ -8,19 +8,10 @@ that disconnects freeing its slot; and a clean shutdown on SIGTERM.
 usage: test_serve.py VKSEEK_BINARY   (run from tests/, with the validation layer on)"""
 import base64, http.client, json, os, signal, socket, subprocess, sys, tempfile, threading, time
 
+from checks import check, summary
+
 VK = sys.argv[1]
 KEY = "sekrit-key"
-failures = 0
-passed = 0
-
-
-def check(ok, what):
-    global failures, passed
-    if ok:
-        passed += 1
-    else:
-        failures += 1
-        print("FAIL test_serve:", what, flush=True)
 
 
 def free_port():
@@ -315,5 +306,4 @@ finally:
     check(rc == 0 and "validation:" not in err, f"SIGTERM with a request in flight: exit {rc}: {err[-500:]}")
     check(out and out[0][0] in (200, 503), f"the in-flight request got an answer: {out[:1]}")
 
-print(f"test_serve: {passed} passed, {failures} failed")
-sys.exit(1 if failures else 0)
+sys.exit(summary("test_serve"))
