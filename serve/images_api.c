@@ -10,8 +10,6 @@
 #include "engine/prompt.h"
 #include "serve/internal.h"
 
-#define MAX_PROMPT_BYTES 4000
-
 /* The saved PNG of a gallery id in base64, or NULL. */
 static char *png_base64(server *sv, const char *id)
 {
@@ -35,60 +33,32 @@ enum MHD_Result api_images(server *sv, struct MHD_Connection *c, const char *bod
     enum MHD_Result rc;
     cJSON *q = parse_request(sv, c, body, len, &rc);
     if (!q) return rc;
-    char err[512], native[32];
+    char err[512], param[64];
     int32_t *ids = NULL, pad;
     size_t n_ids = 0;
     job *j = NULL;
-    if (!sv->j) {
-        rc = reply_error(sv, c, 400, "model", NULL, "the model '%s' does not make images", sv->model_id);
+    req_model rm = server_req_model(sv);
+    image_req ir;
+    if (image_req_parse(q, &rm, &ir, param, err, sizeof err)) {
+        rc = reply_error(sv, c, 400, param, NULL, "%s", err);
         goto done;
     }
-    int S = janus_image_size(sv->j), max_n = lm_seqs(sv->m->lm) / 2;
-    snprintf(native, sizeof native, "%dx%d", S, S);
-    const cJSON *p = cJSON_GetObjectItemCaseSensitive(q, "prompt");
-    if (!cJSON_IsString(p) || !p->valuestring[0] || strlen(p->valuestring) > MAX_PROMPT_BYTES) {
-        rc = reply_error(sv, c, 400, "prompt", NULL, "'prompt' must be a string of 1 to %d bytes",
-                         MAX_PROMPT_BYTES);
-        goto done;
-    }
-    const cJSON *size = cJSON_GetObjectItemCaseSensitive(q, "size");
-    if (size && !cJSON_IsNull(size) && (!cJSON_IsString(size) || strcmp(size->valuestring, native))) {
-        rc = reply_error(sv, c, 400, "size", NULL, "size %.40s is not available: this model makes %s "
-                         "images (sizes: %s)", cJSON_IsString(size) ? size->valuestring : "?",
-                         native, native);
-        goto done;
-    }
-    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(q, "response_format");
-    int b64 = cJSON_IsString(fmt) && !strcmp(fmt->valuestring, "b64_json");
-    if (fmt && !cJSON_IsNull(fmt) && !b64 && !(cJSON_IsString(fmt) && !strcmp(fmt->valuestring, "url"))) {
-        rc = reply_error(sv, c, 400, "response_format", NULL, "response_format is url or b64_json");
-        goto done;
-    }
-    double n = 1, seed = -1, cfg = 5, temp = 1;
-    const char *num[] = {"n", "seed", "cfg", "temperature"};
-    double lo[] = {1, 0, 0, 0}, hi[] = {max_n, 9007199254740992.0 /* 2^53: exact in JSON */, 100, 100};
-    double *dst[] = {&n, &seed, &cfg, &temp};
-    for (int i = 0; i < 4; i++)
-        if (field_number(q, num[i], lo[i], hi[i], dst[i], err, sizeof err)) {
-            rc = reply_error(sv, c, 400, num[i], NULL, "%s%s", err,
-                             i == 0 ? " (--max-batch / 2 on this server)" : "");
-            goto done;
-        }
-    if (prompt_image(sv->m, p->valuestring, &ids, &n_ids, &pad, err, sizeof err)) {
+    if (prompt_image(sv->m, ir.prompt, &ids, &n_ids, &pad, err, sizeof err)) {
         rc = reply_error(sv, c, 400, "prompt", NULL, "%s", err);
         goto done;
     }
-    if (!(j = job_new((int)n))) {
+    if (!(j = job_new(ir.n))) {
         rc = reply_error(sv, c, 500, NULL, NULL, "out of memory");
         goto done;
     }
-    janus_gen_params gp = {.cfg = (float)cfg, .sampling = sampler_defaults()};
-    gp.sampling.temperature = (float)temp;
-    gp.sampling.seed = seed >= 0 ? (uint64_t)seed : (uint64_t)time(NULL) ^ (uint64_t)clock();
+    janus_gen_params gp = {.cfg = (float)ir.cfg, .sampling = sampler_defaults()};
+    gp.sampling.temperature = (float)ir.temperature;
+    gp.sampling.seed = ir.seed >= 0 ? (uint64_t)ir.seed : (uint64_t)time(NULL) ^ (uint64_t)clock();
     j->g = sv->g;
-    j->meta = (gallery_entry){.prompt = strdup(p->valuestring), .model = strdup(sv->model_id),
-                              .seed = gp.sampling.seed, .cfg = cfg, .temperature = temp};
-    sched_request sr = {.kind = REQ_IMAGE, .ids = ids, .n = (int)n_ids, .n_images = (int)n,
+    j->meta = (gallery_entry){.prompt = strdup(ir.prompt), .model = strdup(sv->model_id),
+                              .seed = gp.sampling.seed, .cfg = ir.cfg,
+                              .temperature = ir.temperature};
+    sched_request sr = {.kind = REQ_IMAGE, .ids = ids, .n = (int)n_ids, .n_images = ir.n,
                         .image = gp, .pad_id = pad};
     if (!j->meta.prompt || !j->meta.model) {
         job_release(j); /* never submitted: the scheduler's reference too */
@@ -115,7 +85,7 @@ enum MHD_Result api_images(server *sv, struct MHD_Connection *c, const char *bod
     for (int i = 0; i < j->n_images; i++) {
         cJSON *e = cJSON_CreateObject();
         cJSON_AddItemToArray(data, e);
-        if (b64) {
+        if (ir.b64) {
             char *s = png_base64(sv, j->ids[i]);
             if (!s) {
                 cJSON_Delete(o);
@@ -129,7 +99,7 @@ enum MHD_Result api_images(server *sv, struct MHD_Connection *c, const char *bod
             snprintf(url, sizeof url, "%s/gallery/%s.png", base, j->ids[i]);
             cJSON_AddStringToObject(e, "url", url);
         }
-        cJSON_AddStringToObject(e, "revised_prompt", p->valuestring);
+        cJSON_AddStringToObject(e, "revised_prompt", ir.prompt);
     }
     rc = reply_json(sv, c, 200, o);
 done:

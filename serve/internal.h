@@ -11,19 +11,10 @@
 #include "engine/janus.h"
 #include "engine/scheduler.h"
 #include "gallery/gallery.h"
+#include "serve/buf.h"
+#include "serve/request.h"
 #include "serve/server.h"
 #include "text/chat.h"
-
-#define SERVE_MAX_PICTURES 8      /* pictures in one chat request */
-#define SERVE_MAX_STOP 16         /* stop strings */
-
-typedef struct {
-    char *data;
-    size_t len, cap;
-} buf;
-int buf_add(buf *b, const void *p, size_t n);   /* keeps data NUL-terminated; -1 OOM */
-int buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void buf_free(buf *b);
 
 typedef struct server {
     serve_options o;
@@ -91,15 +82,11 @@ enum MHD_Result api_images(server *sv, struct MHD_Connection *c, const char *bod
 enum MHD_Result page_gallery(server *sv, struct MHD_Connection *c);
 enum MHD_Result file_gallery(server *sv, struct MHD_Connection *c, const char *name);
 
-/* ---- request fields ---- */
-/* Base64 (standard alphabet, padding optional, no whitespace) into a new buffer. */
-int base64_decode(const char *s, size_t n, uint8_t **out, size_t *out_len);
-char *base64_encode(const uint8_t *p, size_t n);
-/* A number field in [lo, hi] (absent: *v unchanged): 0, or -1 with a message in err. */
-int field_number(const cJSON *o, const char *name, double lo, double hi, double *v, char *err,
-                 size_t errlen);
+/* ---- request bodies ---- */
 /* "http://host" for absolute URLs of this server, from the Host header. */
 void base_url(server *sv, struct MHD_Connection *c, char *out, size_t n);
+/* What the request parsers need to know of this server's model. */
+req_model server_req_model(const server *sv);
 /* The request body as a JSON object whose "model" (absent is fine) names the loaded model;
  * NULL after replying 400 or 404 (*r: the reply's result). */
 cJSON *parse_request(server *sv, struct MHD_Connection *c, const char *body, size_t len,

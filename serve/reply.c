@@ -1,5 +1,5 @@
-/* reply.c: responses (JSON, OpenAI-style errors), status counting, base64, request fields,
- * and waiting for a job while watching the client. */
+/* reply.c: responses (JSON, OpenAI-style errors), status counting, and waiting for a job
+ * while watching the client. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,46 +7,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "serve/internal.h"
-
-int buf_add(buf *b, const void *p, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 256;
-        while (nc < b->len + n + 1) nc *= 2;
-        char *d = realloc(b->data, nc);
-        if (!d) return -1;
-        b->data = d, b->cap = nc;
-    }
-    if (n) memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = 0;
-    return 0;
-}
-
-int buf_printf(buf *b, const char *fmt, ...)
-{
-    char small[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0) return -1;
-    if ((size_t)n < sizeof small) return buf_add(b, small, (size_t)n);
-    char *big = malloc((size_t)n + 1);
-    if (!big) return -1;
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    int rc = buf_add(b, big, (size_t)n);
-    free(big);
-    return rc;
-}
-
-void buf_free(buf *b)
-{
-    free(b->data);
-    memset(b, 0, sizeof *b);
-}
 
 void count_status(server *sv, int status)
 {
@@ -153,66 +113,6 @@ int await_job(server *sv, struct MHD_Connection *c, job *j)
     return 0;
 }
 
-static int b64_value(unsigned char ch)
-{
-    if (ch >= 'A' && ch <= 'Z') return ch - 'A';
-    if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9') return ch - '0' + 52;
-    if (ch == '+' || ch == '-') return 62;
-    if (ch == '/' || ch == '_') return 63;
-    return -1;
-}
-
-int base64_decode(const char *s, size_t n, uint8_t **out, size_t *out_len)
-{
-    while (n && s[n - 1] == '=') n--;
-    if (n % 4 == 1) return -1;
-    uint8_t *o = malloc(n / 4 * 3 + 3);
-    if (!o) return -1;
-    size_t k = 0;
-    uint32_t acc = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64_value((unsigned char)s[i]);
-        if (v < 0) {
-            free(o);
-            return -1;
-        }
-        acc = acc << 6 | (uint32_t)v;
-        if (i % 4 == 3) o[k++] = (uint8_t)(acc >> 16), o[k++] = (uint8_t)(acc >> 8), o[k++] = (uint8_t)acc;
-    }
-    if (n % 4 == 2) o[k++] = (uint8_t)(acc >> 4);
-    if (n % 4 == 3) o[k++] = (uint8_t)(acc >> 10), o[k++] = (uint8_t)(acc >> 2);
-    *out = o, *out_len = k;
-    return 0;
-}
-
-char *base64_encode(const uint8_t *p, size_t n)
-{
-    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *o = malloc((n + 2) / 3 * 4 + 1), *w = o;
-    if (!o) return NULL;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
-                     (i + 2 < n ? p[i + 2] : 0);
-        *w++ = a[v >> 18], *w++ = a[v >> 12 & 63];
-        *w++ = i + 1 < n ? a[v >> 6 & 63] : '=';
-        *w++ = i + 2 < n ? a[v & 63] : '=';
-    }
-    *w = 0;
-    return o;
-}
-
-int field_number(const cJSON *o, const char *name, double lo, double hi, double *v, char *err,
-                 size_t errlen)
-{
-    const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, name);
-    if (!f || cJSON_IsNull(f)) return 0;
-    if (!cJSON_IsNumber(f) || !(f->valuedouble >= lo && f->valuedouble <= hi))
-        return snprintf(err, errlen, "'%s' must be a number from %g to %g", name, lo, hi), -1;
-    *v = f->valuedouble;
-    return 0;
-}
-
 void base_url(server *sv, struct MHD_Connection *c, char *out, size_t n)
 {
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
@@ -241,4 +141,14 @@ cJSON *parse_request(server *sv, struct MHD_Connection *c, const char *body, siz
         return q;
     cJSON_Delete(q);
     return NULL;
+}
+
+req_model server_req_model(const server *sv)
+{
+    return (req_model){.tmpl = sv->tmpl,
+                       .picture_size = sv->j ? sv->m->cfg.vision.image_size : 0,
+                       .image_size = sv->j ? janus_image_size(sv->j) : 0,
+                       .ctx = lm_ctx(sv->m->lm),
+                       .max_images = lm_seqs(sv->m->lm) / 2,
+                       .g = sv->g};
 }

@@ -154,7 +154,7 @@ int tk_bpe(tokenizer *t, const uint8_t *s, size_t n, tk_ids *out)
 {
     int32_t a, b;
     if (n <= CACHE_MAX_KEY && tk_strmap_get(&t->cache, s, n, &a, &b))
-        return tk_ids_put(out, t->cache_ids.p + a, (size_t)b);
+        return b ? tk_ids_put(out, t->cache_ids.p + a, (size_t)b) : 0; /* p may be NULL */
     size_t first = out->n;
     if (t->ignore_merges && tk_strmap_get(&t->vocab, s, n, &a, NULL)) {
         if (tk_ids_push(out, a)) return -1;

@@ -75,7 +75,7 @@ int tk_utf8_repair(const uint8_t *s, size_t n, int final, tk_bytes *out, size_t 
         i += k == 0 ? n - i : (size_t)-k;
         run = i;
     }
-    return tk_bytes_put(out, s + run, i - run);
+    return i > run ? tk_bytes_put(out, s + run, i - run) : 0; /* s is NULL when n is 0 */
 }
 
 int tk_is_white_space(uint32_t cp)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package vkseek needs to build, test and run; with --train, also
 # what tools/train needs to train the built-in model (PyTorch, and OpenBLAS, which makes
-# PyTorch's CPU matrix products ~20x faster than Debian's reference BLAS).
+# PyTorch's CPU matrix products ~20x faster than Debian's reference BLAS); with --fuzz,
+# clang and its libFuzzer runtime for tools/fuzz.sh.
 # Non-interactive and idempotent: packages already present are left alone.
 set -euo pipefail
 
@@ -13,9 +14,10 @@ pkgs=(
   python3 python3-numpy
   xvfb x11-apps x11-utils xdotool
 )
-if [ "${1:-}" = "--train" ]; then
-  pkgs+=(python3-torch libopenblas0-pthread)
-fi
+case "${1:-}" in
+  --train) pkgs+=(python3-torch libopenblas0-pthread) ;;
+  --fuzz) pkgs+=(clang libclang-rt-dev) ;;
+esac
 
 missing=()
 for p in "${pkgs[@]}"; do
