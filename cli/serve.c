@@ -1,5 +1,6 @@
 /* serve.c: `vkseek serve [--model DIR] [--host 127.0.0.1] [--port 8080] [--api-key KEY]
- * [--max-batch N] [--queue N] [--gallery DIR] [--max-body BYTES] [--ctx N] [--quant Q]`. */
+ * [--max-batch N] [--queue N] [--gallery DIR] [--max-body BYTES] [--timeout S] [--ctx N]
+ * [--quant Q]`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@ static const char usage[] =
     "  --gallery DIR      where generated images are saved (default\n"
     "                     $XDG_DATA_HOME/vkseek/gallery, else ~/.local/share/vkseek/gallery)\n"
     "  --max-body BYTES   request body limit before 413 (default 8388608)\n"
+    "  --timeout S        seconds a connection may stay idle (sending or reading nothing)\n"
+    "                     before it is closed (default 60)\n"
     "  --ctx N            context per sequence (default min(the model's, 4096))\n"
     "  --quant Q          weight format on the device: keep, f16, bf16, q8_0, q4_0\n"
     "  --device N         Vulkan device\n"
@@ -27,7 +30,7 @@ static const char usage[] =
 int cmd_serve(int argc, char **argv)
 {
     serve_options o = {.host = "127.0.0.1", .port = 8080, .max_batch = 8, .queue = 64,
-                       .max_body = 8u << 20, .quant = QUANT_KEEP,
+                       .max_body = 8u << 20, .timeout = 60, .quant = QUANT_KEEP,
                        .device = cli_device_arg(&argc, argv), .api_key = getenv("VKSEEK_API_KEY")};
     if (o.device == -2) return cli_error("--device needs a device index");
     const char *dir = NULL, *qname = "keep";
@@ -47,6 +50,7 @@ int cmd_serve(int argc, char **argv)
         else if (!strcmp(a, "--queue") && num && x >= 1 && x <= 100000) o.queue = (int)x;
         else if (!strcmp(a, "--gallery") && v[0]) o.gallery_dir = v;
         else if (!strcmp(a, "--max-body") && num && x >= 1024 && x <= (1ll << 32)) o.max_body = (size_t)x;
+        else if (!strcmp(a, "--timeout") && num && x >= 1 && x <= 86400) o.timeout = (unsigned)x;
         else if (!strcmp(a, "--ctx") && num && x >= 16 && x <= (1 << 20)) o.n_ctx = (int)x;
         else if (!strcmp(a, "--quant")) qname = v;
         else return cli_error("serve: bad option or value: %s %s", a, v);

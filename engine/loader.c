@@ -203,7 +203,7 @@ static gpu_tensor *upload_parts(gpu_ctx *ctx, const checkpoint *c, const char *n
     }
     int direct = tf_is_contiguous(t) && (t->dtype == TF_F32 || t->dtype == TF_F16 ||
                                          t->dtype == TF_BF16);
-    int rc = 0;
+    int rc = 0, all_parts = n_parts;
     if (direct) {
         /* the mapping converts straight into device layout, part after part */
         gpu_type src = t->dtype == TF_F32 ? GPU_F32 : t->dtype == TF_F16 ? GPU_F16 : GPU_BF16;
@@ -259,6 +259,13 @@ static gpu_tensor *upload_parts(gpu_ctx *ctx, const checkpoint *c, const char *n
         gpu_free(ctx, g);
         return NULL;
     }
+    /* a file truncated under its mapping read as zeros: refuse what was read */
+    int intact = !scale || tf_intact(scale->data, err, errlen);
+    for (int i = 0; i < all_parts && intact; i++) intact = tf_intact(parts[i]->data, err, errlen);
+    if (!intact) {
+        gpu_free(ctx, g);
+        return NULL;
+    }
     return g;
 }
 
@@ -293,5 +300,9 @@ float *load_host_f32(const checkpoint *c, const char *name, int64_t *rows, int64
         return NULL;
     }
     rows_f32(t, scale, *cols, 0, *rows, out);
+    if (!tf_intact(t->data, err, errlen) || (scale && !tf_intact(scale->data, err, errlen))) {
+        free(out);
+        return NULL;
+    }
     return out;
 }

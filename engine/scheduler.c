@@ -107,6 +107,7 @@ scheduler *sched_new(model *m, janus *j, char *err, size_t errlen)
         sched_free(s);
         return NULL;
     }
+    s->stats.device_memory = gpu_memory_in_use(m->ctx);
     return s;
 }
 
@@ -149,6 +150,7 @@ static void publish(scheduler *s, double step_s)
     s->stats.queued = queued, s->stats.running = running;
     s->stats.batched_rows += s->step_rows;
     if (step_s >= 0) s->stats.steps++, s->stats.step_s += step_s;
+    s->stats.device_memory = gpu_memory_in_use(s->m->ctx);
     pthread_mutex_unlock(&s->mu);
     s->step_rows = 0;
 }

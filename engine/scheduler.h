@@ -70,6 +70,7 @@ typedef struct {
     uint64_t requests, tokens, images, steps, batched_rows;
     double step_s;             /* time spent in steps */
     int queued, running;
+    uint64_t device_memory;    /* bytes held on the device after the last step */
 } sched_stats;
 sched_stats sched_get_stats(scheduler *s);
 

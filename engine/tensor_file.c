@@ -1,7 +1,12 @@
 /* tensor_file.c: dtype names and sizes, element counts, and read-only file mappings. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -32,10 +37,77 @@ int tf_is_contiguous(const tf_tensor *t)
     return 1;
 }
 
+/* Live mappings. A read past the end of a file truncated under its mapping raises SIGBUS;
+ * the handler maps a zero page there and lets the read go on, and tf_intact (which compares
+ * the file's size now with the mapping's) tells the reader. Slots are claimed under a mutex
+ * and read lock-free by the handler. */
+#define MAX_MAPS 8192
+static struct {
+    _Atomic uintptr_t lo, hi;
+    int fd;
+    char *path;
+} maps[MAX_MAPS];
+static pthread_mutex_t maps_mu = PTHREAD_MUTEX_INITIALIZER;
+static uintptr_t page;
+
+static void on_sigbus(int sig, siginfo_t *si, void *ctx)
+{
+    (void)ctx;
+    uintptr_t a = (uintptr_t)si->si_addr, p = a & ~(page - 1);
+    for (int i = 0; i < MAX_MAPS; i++)
+        if (a >= atomic_load(&maps[i].lo) && a < atomic_load(&maps[i].hi) &&
+            mmap((void *)p, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
+                (void *)p)
+            return;
+    signal(sig, SIG_DFL); /* not ours: the fault repeats and ends the process as it would */
+}
+
+static void install(void)
+{
+    page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    struct sigaction sa = {.sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO | SA_NODEFER};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, NULL);
+}
+
+static int claim(const void *p, uint64_t size, int fd, const char *path)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, install);
+    pthread_mutex_lock(&maps_mu);
+    int i = 0;
+    while (i < MAX_MAPS && atomic_load(&maps[i].hi)) i++;
+    if (i < MAX_MAPS && (maps[i].path = strdup(path))) {
+        maps[i].fd = fd;
+        atomic_store(&maps[i].lo, (uintptr_t)p);
+        atomic_store(&maps[i].hi, (uintptr_t)p + size);
+    }
+    pthread_mutex_unlock(&maps_mu);
+    return i < MAX_MAPS && maps[i].path ? i : -1;
+}
+
+int tf_intact(const void *p, char *err, size_t errlen)
+{
+    uintptr_t a = (uintptr_t)p;
+    int ok = 1;
+    pthread_mutex_lock(&maps_mu);
+    for (int i = 0; i < MAX_MAPS && ok; i++) {
+        struct stat st;
+        if (a >= atomic_load(&maps[i].lo) && a < atomic_load(&maps[i].hi) &&
+            (fstat(maps[i].fd, &st) || (uintptr_t)st.st_size < atomic_load(&maps[i].hi) - atomic_load(&maps[i].lo))) {
+            snprintf(err, errlen, "%s: the file was truncated while being read", maps[i].path);
+            ok = 0;
+        }
+    }
+    pthread_mutex_unlock(&maps_mu);
+    return ok;
+}
+
 int tf_map_open(tf_map *m, const char *path, char *err, size_t errlen)
 {
     m->data = NULL;
     m->size = 0;
+    m->slot = -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -53,22 +125,37 @@ int tf_map_open(tf_map *m, const char *path, char *err, size_t errlen)
         return 0;
     }
     void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    int e = errno;
-    close(fd);
     if (p == MAP_FAILED) {
-        snprintf(err, errlen, "%s: mmap: %s", path, strerror(e));
+        snprintf(err, errlen, "%s: mmap: %s", path, strerror(errno));
+        close(fd);
         return -1;
     }
     /* Weights are read once, front to back: ask for read-ahead. A hint only. */
     (void)madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
     m->data = p;
     m->size = (uint64_t)st.st_size;
+    if ((m->slot = claim(p, m->size, fd, path)) < 0) { /* the fd stays open for tf_intact */
+        snprintf(err, errlen, "%s: more than %d files open at once", path, MAX_MAPS);
+        close(fd);
+        tf_map_close(m);
+        return -1;
+    }
     return 0;
 }
 
 void tf_map_close(tf_map *m)
 {
+    if (m->slot >= 0) {
+        pthread_mutex_lock(&maps_mu);
+        atomic_store(&maps[m->slot].hi, 0);
+        atomic_store(&maps[m->slot].lo, 0);
+        close(maps[m->slot].fd);
+        free(maps[m->slot].path);
+        maps[m->slot].path = NULL;
+        pthread_mutex_unlock(&maps_mu);
+    }
     if (m->size) munmap((void *)m->data, (size_t)m->size);
     m->data = NULL;
     m->size = 0;
+    m->slot = -1;
 }

@@ -43,13 +43,18 @@ int64_t tf_nelem(const tf_tensor *t);
 /* Whether t's strides are the row-major contiguous ones. */
 int tf_is_contiguous(const tf_tensor *t);
 
-/* A read-only memory mapping of a whole file. */
+/* A read-only memory mapping of a whole file. A file truncated while mapped does not crash
+ * its readers: reads past its new end see zeros (not SIGBUS), and tf_intact tells them. */
 typedef struct {
     const uint8_t *data;
     uint64_t size;
+    int slot;           /* in the registry of mappings the SIGBUS handler knows */
 } tf_map;
 /* 0 ok; -1 with "path: reason" in err. */
 int tf_map_open(tf_map *m, const char *path, char *err, size_t errlen);
 void tf_map_close(tf_map *m);
+/* 0 when p lies in a mapping whose file is now shorter than when mapped (err names the
+ * file), else 1. Readers call it once they have read what they need. */
+int tf_intact(const void *p, char *err, size_t errlen);
 
 #endif

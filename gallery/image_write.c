@@ -77,7 +77,9 @@ static int write_png(FILE *f, const char *path, const image *im, const image_wri
         goto fail;
     }
     if (setjmp(png_jmpbuf(png))) {
-        snprintf(err, errlen, "%s: PNG write failed: %s", path, c.msg);
+        int e = errno; /* a failed write's (disk full...), still set at the longjmp */
+        snprintf(err, errlen, "%s: PNG write failed: %s%s%s", path, c.msg,
+                 ferror(f) ? ": " : "", ferror(f) ? strerror(e) : "");
         goto fail;
     }
     png_init_io(png, f);
@@ -123,9 +125,11 @@ static int write_jpeg(FILE *f, const char *path, const image *im, int quality,
     cinfo.err = jpeg_std_error(&e.pub);
     e.pub.error_exit = jpeg_on_error;
     if (setjmp(e.jmp)) {
+        int no = errno; /* as for PNG */
         char msg[JMSG_LENGTH_MAX];
         e.pub.format_message((j_common_ptr)&cinfo, msg);
-        snprintf(err, errlen, "%s: JPEG write failed: %s", path, msg);
+        snprintf(err, errlen, "%s: JPEG write failed: %s%s%s", path, msg, ferror(f) ? ": " : "",
+                 ferror(f) ? strerror(no) : "");
         jpeg_destroy_compress(&cinfo);
         return -1;
     }

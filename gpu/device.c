@@ -378,6 +378,21 @@ static void choose_sizes(gpu_ctx *ctx)
     if (ctx->align < 16) ctx->align = 16;
 }
 
+/* $VKSEEK_DEVICE_MEMORY: "512M", "2G", bytes. 0 ok, -1 with the error set. */
+static int memory_limit(gpu_ctx *ctx)
+{
+    const char *e = getenv("VKSEEK_DEVICE_MEMORY");
+    if (!e || !*e) return 0;
+    char *end;
+    double v = strtod(e, &end);
+    double unit = *end == 'K' ? 1024.0 : *end == 'M' ? 1048576.0 : *end == 'G' ? 1073741824.0 : 1;
+    if (unit > 1) end++;
+    if (*end || end == e || !(v >= 1) || v * unit > 1e18)
+        return gpu_fail(ctx, "VKSEEK_DEVICE_MEMORY='%s' is not a size (bytes, or 512M, 2G)", e);
+    ctx->mem_limit = (uint64_t)(v * unit);
+    return 0;
+}
+
 gpu_ctx *gpu_open(int index)
 {
     gpu_ctx *ctx = calloc(1, sizeof *ctx);
@@ -454,7 +469,7 @@ gpu_ctx *gpu_open(int index)
     ctx->is_lavapipe = drv.driverID == VK_DRIVER_ID_MESA_LLVMPIPE;
     choose_sizes(ctx);
     ctx->profile = env_on("VKSEEK_PROFILE");
-    if (pick_memory(ctx) || create_device(ctx) || gpu_stream_init(ctx) ||
+    if (memory_limit(ctx) || pick_memory(ctx) || create_device(ctx) || gpu_stream_init(ctx) ||
         gpu_pipeline_cache_open(ctx))
         goto fail;
     free(pds);

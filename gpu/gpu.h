@@ -60,6 +60,10 @@ gpu_ctx *gpu_open(int index);
 void gpu_close(gpu_ctx *ctx);
 const gpu_device_info *gpu_info(const gpu_ctx *ctx);
 uint64_t gpu_validation_errors(const gpu_ctx *ctx);
+/* Bytes of device memory the context holds (tensors, caches, scratch). $VKSEEK_DEVICE_MEMORY
+ * (bytes, or with a K/M/G suffix) caps it: allocations past the cap fail as on a device that
+ * small. */
+uint64_t gpu_memory_in_use(const gpu_ctx *ctx);
 
 /* ---- tensors ---- */
 

@@ -18,6 +18,7 @@ struct gpu_mem {
     VkDeviceMemory mem;
     uint8_t *map;       /* persistent mapping on shared-memory devices, else NULL */
     uint64_t size;
+    uint64_t bytes;     /* of device memory, counted in the context's mem_in_use */
     int refs;           /* the tensor and its views */
 };
 
@@ -61,6 +62,8 @@ struct gpu_ctx {
     uint64_t max_range;      /* maxStorageBufferRange */
     uint64_t align;          /* minStorageBufferOffsetAlignment */
     uint64_t validation_errors;
+    uint64_t mem_in_use;     /* bytes of device memory allocated by gpu_mem_new */
+    uint64_t mem_limit;      /* $VKSEEK_DEVICE_MEMORY: allocations past it fail; 0 none */
 
     /* command stream */
     VkCommandPool cmdpool;

@@ -55,14 +55,20 @@ struct gpu_mem *gpu_mem_new(gpu_ctx *ctx, uint64_t size, int host_visible)
     VkMemoryAllocateInfo mai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
                                 .allocationSize = req.size,
                                 .memoryTypeIndex = (uint32_t)type};
-    r = vkAllocateMemory(ctx->dev, &mai, NULL, &m->mem);
+    /* $VKSEEK_DEVICE_MEMORY makes the device smaller than it is, so the out-of-memory
+     * paths can be tested (and a run can be held to a budget) */
+    r = ctx->mem_limit && req.size > ctx->mem_limit - ctx->mem_in_use
+            ? VK_ERROR_OUT_OF_DEVICE_MEMORY
+            : vkAllocateMemory(ctx->dev, &mai, NULL, &m->mem);
     if (r != VK_SUCCESS) {
-        gpu_fail(ctx, "device memory: allocating %.1f MiB failed: %s", req.size / 1048576.0,
-                 gpu_vkresult(r));
+        gpu_fail(ctx, "device memory: allocating %.1f MiB (with %.1f MiB in use) failed: %s",
+                 req.size / 1048576.0, ctx->mem_in_use / 1048576.0, gpu_vkresult(r));
         vkDestroyBuffer(ctx->dev, m->buf, NULL);
         free(m);
         return NULL;
     }
+    m->bytes = req.size;
+    ctx->mem_in_use += m->bytes;
     r = vkBindBufferMemory(ctx->dev, m->buf, m->mem, 0);
     if (r == VK_SUCCESS && mapped) r = vkMapMemory(ctx->dev, m->mem, 0, VK_WHOLE_SIZE, 0,
                                                    (void **)&m->map);
@@ -82,6 +88,7 @@ void gpu_mem_unref(gpu_ctx *ctx, struct gpu_mem *m)
     if (m->map) vkUnmapMemory(ctx->dev, m->mem);
     if (m->buf) vkDestroyBuffer(ctx->dev, m->buf, NULL);
     if (m->mem) vkFreeMemory(ctx->dev, m->mem, NULL);
+    ctx->mem_in_use -= m->bytes;
     free(m);
 }
 
@@ -440,3 +447,5 @@ int gpu_reshape(gpu_ctx *ctx, gpu_tensor *t, int64_t ne0, int64_t ne1, int64_t n
     t->nb[0] = 1, t->nb[1] = ne0, t->nb[2] = ne0 * ne1, t->nb[3] = ne0 * ne1 * ne2;
     return 0;
 }
+
+uint64_t gpu_memory_in_use(const gpu_ctx *ctx) { return ctx->mem_in_use; }

@@ -115,10 +115,13 @@ static enum MHD_Result route_metrics(server *sv, struct MHD_Connection *c)
                    "# HELP vkseek_step_seconds_total Time spent in steps.\n"
                    "# TYPE vkseek_step_seconds_total counter\nvkseek_step_seconds_total %.6f\n"
                    "# HELP vkseek_batched_rows_total Sequence rows over all steps.\n"
-                   "# TYPE vkseek_batched_rows_total counter\nvkseek_batched_rows_total %llu\n",
+                   "# TYPE vkseek_batched_rows_total counter\nvkseek_batched_rows_total %llu\n"
+                   "# HELP vkseek_device_memory_bytes Device memory held (weights, caches, scratch).\n"
+                   "# TYPE vkseek_device_memory_bytes gauge\nvkseek_device_memory_bytes %llu\n",
                (unsigned long long)st.requests, (unsigned long long)st.tokens,
                (unsigned long long)st.images, st.queued, st.running,
-               (unsigned long long)st.steps, st.step_s, (unsigned long long)st.batched_rows);
+               (unsigned long long)st.steps, st.step_s, (unsigned long long)st.batched_rows,
+               (unsigned long long)st.device_memory);
     enum MHD_Result rc = b.data ? reply(sv, c, 200, "text/plain; version=0.0.4", b.data, b.len)
                                 : reply_error(sv, c, 500, NULL, NULL, "out of memory");
     buf_free(&b);
@@ -246,7 +249,7 @@ int serve_run(const serve_options *o)
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                             MHD_OPTION_NOTIFY_COMPLETED, on_done, &sv,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)(o->queue + 32),
-                            MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
+                            MHD_OPTION_CONNECTION_TIMEOUT, o->timeout, MHD_OPTION_END);
     if (!sv.d) {
         fprintf(stderr, "vkseek: cannot listen on %s:%d (in use, or not allowed)\n", o->host, o->port);
         gallery_close(sv.g);

@@ -13,6 +13,7 @@ typedef struct {
     int queue;                 /* requests waiting or running before 429 */
     const char *gallery_dir;
     size_t max_body;           /* request body bytes before 413 */
+    unsigned timeout;          /* seconds a connection may stay idle */
     int quant, device, n_ctx;
 } serve_options;
 

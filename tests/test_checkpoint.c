@@ -301,6 +301,41 @@ static void copy_file(const char *from, const char *to_name)
     if (system(cmd) != 0) th_expect(0, "copy %s", from);
 }
 
+/* A checkpoint truncated while it is mapped (another process rewriting it): reading past the
+ * new end does not crash (SIGBUS), and the loader refuses the file's tensors with a message
+ * naming it, those before the cut too (the file is no longer what was opened). */
+static void test_truncated_while_mapped(void)
+{
+    char err[512], dir[300], path[400];
+    snprintf(dir, sizeof dir, "%s/trunc", tmp);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    mkdir(dir, 0755);
+    copy_file("golden/deepseek/v3-tiny/model.safetensors", "trunc/model.safetensors");
+    checkpoint *c;
+    if (!th_expect(ckpt_open(dir, &c, err, sizeof err) == 0, "%s", err)) return;
+    /* the tensor that ends last, and one that ends before the cut */
+    const tf_tensor *last = ckpt_tensor(c, 0), *first = ckpt_tensor(c, 0);
+    for (int i = 0; i < ckpt_count(c); i++) {
+        const tf_tensor *t = ckpt_tensor(c, i);
+        if (t->data + t->nbytes > last->data + last->nbytes) last = t;
+        if (t->data < first->data) first = t;
+    }
+    struct stat st;
+    stat(path, &st);
+    /* the data ends with the file: cut it at half, on a page, so that reads of the last
+     * tensor fault */
+    th_expect(last != first && truncate(path, st.st_size / 2 & ~(off_t)4095) == 0,
+              "truncate %s", path);
+    for (int k = 0; k < 2; k++) {
+        const tf_tensor *t = k ? first : last;
+        gpu_tensor *g = load_tensor(T, c, t->name, GPU_F32, err, sizeof err);
+        th_expect(!g && strstr(err, "truncated while being read") && strstr(err, "trunc/model.safetensors"),
+                  "%s is refused after truncation: %s", t->name, g ? "(loaded)" : err);
+        gpu_free(T, g);
+    }
+    ckpt_close(c);
+}
+
 static float torch_value(int64_t i) { return (float)i * 0.25f - 3.0f; } /* gen_torch_bin.py */
 
 /* PyTorch checkpoints, single and sharded: strided views are gathered on upload. */
@@ -438,6 +473,7 @@ int main(void)
     test_load_golden();
     test_torch_checkpoints();
     test_janus_community_naming();
+    test_truncated_while_mapped();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0) printf("could not remove %s\n", tmp);

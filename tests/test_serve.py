@@ -6,67 +6,13 @@ of bad request getting the right status and an OpenAI-style error; the queue bou
 that disconnects freeing its slot; and a clean shutdown on SIGTERM.
 
 usage: test_serve.py VKSEEK_BINARY   (run from tests/, with the validation layer on)"""
-import base64, http.client, json, os, signal, socket, subprocess, sys, tempfile, threading, time
+import base64, http.client, json, os, socket, sys, threading, time
 
 from checks import check, summary
+from serving import Server, error_of
 
 VK = sys.argv[1]
 KEY = "sekrit-key"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-class Server:
-    def __init__(self, *args):
-        self.port = free_port()
-        self.gallery = tempfile.mkdtemp(prefix="vkseek-gallery-")
-        self.p = subprocess.Popen([VK, "serve", "--port", str(self.port), "--gallery", self.gallery,
-                                   *args], stderr=subprocess.PIPE, text=True)
-        for _ in range(600):
-            try:
-                if self.get("/health")[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise SystemExit("the server did not come up")
-
-    def request(self, method, path, body=None, key=KEY, raw=None, headers=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
-        h = {"Content-Type": "application/json", **(headers or {})}
-        if key:
-            h["Authorization"] = "Bearer " + key
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        c.request(method, path, body=data, headers=h)
-        r = c.getresponse()
-        out = r.read()
-        c.close()
-        return r.status, out, r.getheader("Content-Type") or ""
-
-    def get(self, path, key=KEY):
-        return self.request("GET", path, key=key)
-
-    def post(self, path, body, **kw):
-        s, out, t = self.request("POST", path, body, **kw)
-        try:
-            return s, json.loads(out)
-        except ValueError:
-            return s, out
-
-    def stop(self):
-        self.p.send_signal(signal.SIGTERM)
-        try:
-            rc = self.p.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            rc = None
-        return rc
 
 
 def chat(q, **kw):
@@ -88,18 +34,7 @@ def stream(srv, body):
     return r.status, r.getheader("Content-Type"), events
 
 
-def error_of(s, body, status, param=None, code=None, what=""):
-    ok = (s == status and isinstance(body, dict) and "error" in body
-          and isinstance(body["error"].get("message"), str) and body["error"]["message"]
-          and "type" in body["error"])
-    if ok and param is not None:
-        ok = body["error"].get("param") == param
-    if ok and code is not None:
-        ok = body["error"].get("code") == code
-    check(ok, f"{what}: want {status} (param {param}), got {s} {body}")
-
-
-srv = Server("--api-key", KEY, "--max-batch", "6", "--queue", "16", "--max-body", "400000")
+srv = Server(VK, KEY, "--api-key", KEY, "--max-batch", "6", "--queue", "16", "--max-body", "400000")
 try:
     # health, models, authentication
     check(srv.get("/health", key=None)[0] == 200, "/health needs no key")
@@ -280,7 +215,7 @@ finally:
     check("validation:" not in err, f"no validation messages: {err[-500:]}")
 
 # the queue bound: past it, 429
-srv = Server("--max-batch", "2", "--queue", "2")
+srv = Server(VK, KEY, "--max-batch", "2", "--queue", "2")
 try:
     res = []
     def long(i):
