@@ -131,12 +131,17 @@ try:
         check(got[i] and got[i]["choices"][0]["message"]["content"] == alone[i]["choices"][0]["message"]["content"],
               f"concurrent request {i} answers as alone: {got[i]} vs {alone[i]}")
     check(got[3][0] == 200, f"an image request among chats: {got[3]}")
-    metrics = srv.get("/metrics")[1].decode()
     def metric(text, name):
         for l in text.splitlines():
             if l.startswith(name + " "):
                 return float(l.split()[1])
         return -1
+    # the counters are as of the scheduler's last step, which may end just after the replies
+    for _ in range(100):
+        metrics = srv.get("/metrics")[1].decode()
+        if metric(metrics, "vkseek_running") == 0:
+            break
+        time.sleep(0.05)
     rows = metric(metrics, "vkseek_batched_rows_total") - metric(before, "vkseek_batched_rows_total")
     steps = metric(metrics, "vkseek_steps_total") - metric(before, "vkseek_steps_total")
     check(rows > steps > 0, f"steps carried several rows ({rows} rows in {steps} steps)")
