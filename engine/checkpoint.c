@@ -249,3 +249,16 @@ const tf_tensor *ckpt_find(const checkpoint *c, const char *name)
     int i = find(c, name);
     return i < 0 ? NULL : c->e[i].t;
 }
+
+int ckpt_intact(const checkpoint *c, char *err, size_t errlen)
+{
+    char *seen = calloc((size_t)c->n_shards + 1, 1);
+    if (!seen) return snprintf(err, errlen, "out of memory"), 0;
+    int ok = 1;
+    for (int i = 0; i < c->n && ok; i++) {
+        int s = c->e[i].shard;
+        if (!seen[s]) seen[s] = 1, ok = tf_intact(ckpt_tensor(c, i)->data, err, errlen);
+    }
+    free(seen);
+    return ok;
+}

@@ -20,6 +20,9 @@ const tf_tensor *ckpt_find(const checkpoint *c, const char *name);
  * shard by shard. */
 int ckpt_shard_of(const checkpoint *c, int i);
 int ckpt_shards(const checkpoint *c);
+/* 0 (err set) when a shard's file shrank or failed to read while mapped (tf_intact), so
+ * what was read from it cannot be trusted; else 1. Loaders call it when done. */
+int ckpt_intact(const checkpoint *c, char *err, size_t errlen);
 /* The file a shard was read from (for messages). */
 const char *ckpt_shard_path(const checkpoint *c, int shard);
 

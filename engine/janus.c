@@ -89,7 +89,8 @@ janus *janus_load(model *m, int quant, char *err, size_t errlen)
         goto fail;
     /* convolutions keep bf16/f16 weights (q8_0/q4_0 are for matrices) */
     gpu_type conv = quant == GPU_F16 || quant == GPU_BF16 ? (gpu_type)quant : GPU_BF16;
-    if (!(j->vq = vq_decoder_load(m->ctx, m->ck, &c->vq, "gen_vision_model.", conv, err, errlen)))
+    if (!(j->vq = vq_decoder_load(m->ctx, m->ck, &c->vq, "gen_vision_model.", conv, err, errlen)) ||
+        !ckpt_intact(m->ck, err, errlen))
         goto fail;
     return j;
 fail:

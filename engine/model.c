@@ -46,7 +46,7 @@ model *model_open(const char *dir, const model_options *o, char *err, size_t err
     /* Janus' official checkpoints name the language model language_model.*; community
      * ones are found from those names by the loader. */
     if (!(m->lm = lm_load(m->ctx, m->ck, c, m->cfg.is_janus ? "language_model." : "", &lo, err,
-                          errlen)))
+                          errlen)) || !ckpt_intact(m->ck, err, errlen))
         goto fail;
     return m;
 fail:

@@ -37,29 +37,38 @@ int tf_is_contiguous(const tf_tensor *t)
     return 1;
 }
 
-/* Live mappings. A read past the end of a file truncated under its mapping raises SIGBUS;
- * the handler maps a zero page there and lets the read go on, and tf_intact (which compares
- * the file's size now with the mapping's) tells the reader. Slots are claimed under a mutex
- * and read lock-free by the handler. */
+/* Live mappings. A read past the end of a file truncated under its mapping, or an I/O error
+ * behind it, raises SIGBUS; the handler maps a zero page there, marks the mapping faulted and
+ * lets the read go on, and tf_intact tells the reader (as it does a file that shrank within
+ * its last page, which reads zeros without a fault). Slots are claimed under a mutex and read
+ * lock-free by the handler. */
 #define MAX_MAPS 8192
 static struct {
     _Atomic uintptr_t lo, hi;
-    int fd;
+    atomic_int faulted;
+    dev_t dev;
+    ino_t ino;
     char *path;
 } maps[MAX_MAPS];
 static pthread_mutex_t maps_mu = PTHREAD_MUTEX_INITIALIZER;
 static uintptr_t page;
+static struct sigaction before; /* the handler this one chains to */
 
 static void on_sigbus(int sig, siginfo_t *si, void *ctx)
 {
     (void)ctx;
     uintptr_t a = (uintptr_t)si->si_addr, p = a & ~(page - 1);
-    for (int i = 0; i < MAX_MAPS; i++)
+    for (int i = 0; si->si_code == BUS_ADRERR && i < MAX_MAPS; i++)
         if (a >= atomic_load(&maps[i].lo) && a < atomic_load(&maps[i].hi) &&
             mmap((void *)p, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
-                (void *)p)
+                (void *)p) {
+            atomic_store(&maps[i].faulted, 1);
             return;
-    signal(sig, SIG_DFL); /* not ours: the fault repeats and ends the process as it would */
+        }
+    /* not ours: the previous handler (or the default, death) gets it, as it would have; a
+     * fault repeats when this returns, a sent signal is sent again */
+    sigaction(sig, &before, NULL);
+    if (si->si_code <= 0) raise(sig);
 }
 
 static void install(void)
@@ -67,23 +76,27 @@ static void install(void)
     page = (uintptr_t)sysconf(_SC_PAGESIZE);
     struct sigaction sa = {.sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO | SA_NODEFER};
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGBUS, &sa, NULL);
+    sigaction(SIGBUS, &sa, &before);
 }
 
-static int claim(const void *p, uint64_t size, int fd, const char *path)
+static int claim(const void *p, uint64_t size, const struct stat *st, const char *path)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, install);
+    char *name = strdup(path);
     pthread_mutex_lock(&maps_mu);
     int i = 0;
-    while (i < MAX_MAPS && atomic_load(&maps[i].hi)) i++;
-    if (i < MAX_MAPS && (maps[i].path = strdup(path))) {
-        maps[i].fd = fd;
+    while (name && i < MAX_MAPS && atomic_load(&maps[i].hi)) i++;
+    int got = name && i < MAX_MAPS;
+    if (got) {
+        maps[i].path = name, maps[i].dev = st->st_dev, maps[i].ino = st->st_ino;
+        atomic_store(&maps[i].faulted, 0);
         atomic_store(&maps[i].lo, (uintptr_t)p);
         atomic_store(&maps[i].hi, (uintptr_t)p + size);
     }
     pthread_mutex_unlock(&maps_mu);
-    return i < MAX_MAPS && maps[i].path ? i : -1;
+    if (!got) free(name);
+    return got ? i : -1;
 }
 
 int tf_intact(const void *p, char *err, size_t errlen)
@@ -92,10 +105,14 @@ int tf_intact(const void *p, char *err, size_t errlen)
     int ok = 1;
     pthread_mutex_lock(&maps_mu);
     for (int i = 0; i < MAX_MAPS && ok; i++) {
-        struct stat st;
-        if (a >= atomic_load(&maps[i].lo) && a < atomic_load(&maps[i].hi) &&
-            (fstat(maps[i].fd, &st) || (uintptr_t)st.st_size < atomic_load(&maps[i].hi) - atomic_load(&maps[i].lo))) {
-            snprintf(err, errlen, "%s: the file was truncated while being read", maps[i].path);
+        uintptr_t lo = atomic_load(&maps[i].lo), hi = atomic_load(&maps[i].hi);
+        if (a < lo || a >= hi) continue;
+        struct stat st; /* the path may name a newer file now: only the mapped one counts */
+        int shrank = !stat(maps[i].path, &st) && st.st_dev == maps[i].dev &&
+                     st.st_ino == maps[i].ino && (uintptr_t)st.st_size < hi - lo;
+        if (atomic_load(&maps[i].faulted) || shrank) {
+            snprintf(err, errlen, "%s: the file was truncated (or failed to read) while being "
+                     "read", maps[i].path);
             ok = 0;
         }
     }
@@ -125,18 +142,19 @@ int tf_map_open(tf_map *m, const char *path, char *err, size_t errlen)
         return 0;
     }
     void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int e = errno;
+    close(fd);
     if (p == MAP_FAILED) {
-        snprintf(err, errlen, "%s: mmap: %s", path, strerror(errno));
-        close(fd);
+        snprintf(err, errlen, "%s: mmap: %s", path, strerror(e));
         return -1;
     }
     /* Weights are read once, front to back: ask for read-ahead. A hint only. */
     (void)madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
     m->data = p;
     m->size = (uint64_t)st.st_size;
-    if ((m->slot = claim(p, m->size, fd, path)) < 0) { /* the fd stays open for tf_intact */
-        snprintf(err, errlen, "%s: more than %d files open at once", path, MAX_MAPS);
-        close(fd);
+    if ((m->slot = claim(p, m->size, &st, path)) < 0) {
+        snprintf(err, errlen, "%s: more than %d files mapped at once, or out of memory", path,
+                 MAX_MAPS);
         tf_map_close(m);
         return -1;
     }
@@ -149,7 +167,6 @@ void tf_map_close(tf_map *m)
         pthread_mutex_lock(&maps_mu);
         atomic_store(&maps[m->slot].hi, 0);
         atomic_store(&maps[m->slot].lo, 0);
-        close(maps[m->slot].fd);
         free(maps[m->slot].path);
         maps[m->slot].path = NULL;
         pthread_mutex_unlock(&maps_mu);

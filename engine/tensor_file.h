@@ -53,8 +53,9 @@ typedef struct {
 /* 0 ok; -1 with "path: reason" in err. */
 int tf_map_open(tf_map *m, const char *path, char *err, size_t errlen);
 void tf_map_close(tf_map *m);
-/* 0 when p lies in a mapping whose file is now shorter than when mapped (err names the
- * file), else 1. Readers call it once they have read what they need. */
+/* 0 when p lies in a mapping whose file is now shorter than when mapped, or whose reads
+ * faulted (truncation, an I/O error): err names the file. Else 1. Readers call it once they
+ * have read what they need. */
 int tf_intact(const void *p, char *err, size_t errlen);
 
 #endif

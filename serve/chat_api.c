@@ -73,7 +73,10 @@ static void produce(stream *s)
 {
     job *j = s->j;
     pthread_mutex_lock(&j->mu);
-    if (!j->done && j->content.len == s->sent_c && j->reasoning.len == s->sent_r) job_wait(j, 15000);
+    /* a keep-alive at least every 15 s, and within half of --timeout so that an idle
+     * stream is never closed as an idle connection */
+    int wait_ms = s->sv->o.timeout * 500u < 15000u ? (int)(s->sv->o.timeout * 500u) : 15000;
+    if (!j->done && j->content.len == s->sent_c && j->reasoning.len == s->sent_r) job_wait(j, wait_ms);
     int changed = j->done || j->content.len > s->sent_c || j->reasoning.len > s->sent_r;
     if (!changed) {
         pthread_mutex_unlock(&j->mu);

@@ -18,8 +18,9 @@ class Server:
         self.key = key
         self.port = free_port()
         self.gallery = tempfile.mkdtemp(prefix="vkseek-gallery-")
+        self.log = tempfile.TemporaryFile("w+")  # a pipe nobody reads would fill and block it
         self.p = subprocess.Popen([vk, "serve", "--port", str(self.port), "--gallery", self.gallery,
-                                   *args], stderr=subprocess.PIPE, text=True, env=env,
+                                   *args], stderr=self.log, text=True, env=env,
                                   preexec_fn=preexec_fn)
         atexit.register(lambda: self.p.poll() is None and self.p.kill())  # a test that raised
         for _ in range(600):
@@ -30,7 +31,7 @@ class Server:
                 pass
             time.sleep(0.1)
         self.p.kill()
-        raise SystemExit("the server did not come up: " + self.p.stderr.read()[-2000:])
+        raise SystemExit("the server did not come up: " + self.stderr()[-2000:])
 
     def request(self, method, path, body=None, key="", raw=None, headers=None):
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
@@ -54,6 +55,11 @@ class Server:
             return s, json.loads(out)
         except ValueError:
             return s, out
+
+    def stderr(self):
+        """What the server has written to stderr so far."""
+        self.log.seek(0)
+        return self.log.read()
 
     def stop(self):
         self.p.send_signal(signal.SIGTERM)

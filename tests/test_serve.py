@@ -215,7 +215,7 @@ try:
     check(s == 200, "the server serves on after a disconnect")
 finally:
     rc = srv.stop()
-    err = srv.p.stderr.read()
+    err = srv.stderr()
     check(rc == 0 and "shutting down" in err, f"SIGTERM: a clean exit (status {rc}): {err[-300:]}")
     check("validation:" not in err, f"no validation messages: {err[-500:]}")
 
@@ -242,7 +242,7 @@ try:
 finally:
     rc = srv.stop()
     t.join(timeout=60)
-    err = srv.p.stderr.read()
+    err = srv.stderr()
     check(rc == 0 and "validation:" not in err, f"SIGTERM with a request in flight: exit {rc}: {err[-500:]}")
     check(out and out[0][0] in (200, 503), f"the in-flight request got an answer: {out[:1]}")
 

@@ -36,41 +36,41 @@ CAPTIONS = ["a small red circle at the top left on a blue background",
             "two yellow squares on a black background"]
 
 
-def chat(stream=False, picture=False):
-    content = ([{"type": "image_url", "image_url": {"url": PICTURE}}, {"type": "text", "text": random.choice(QUESTIONS)}]
-               if picture else random.choice(QUESTIONS))
-    return {"messages": [{"role": "user", "content": content}], "max_tokens": random.randint(4, 24),
-            "temperature": random.choice([0, 0.7, 1]), "stream": stream}
+def chat(rnd, stream=False, picture=False):
+    content = ([{"type": "image_url", "image_url": {"url": PICTURE}}, {"type": "text", "text": rnd.choice(QUESTIONS)}]
+               if picture else rnd.choice(QUESTIONS))
+    return {"messages": [{"role": "user", "content": content}], "max_tokens": rnd.randint(4, 24),
+            "temperature": rnd.choice([0, 0.7, 1]), "stream": stream}
 
 
-# kind -> (method, path, body, the status it must get)
+# kind -> (the status it must get, None: the client leaves; rnd -> (method, path, body))
 KINDS = {
-    "chat": lambda: ("POST", "/v1/chat/completions", chat(), 200),
-    "chat_stream": lambda: ("POST", "/v1/chat/completions", chat(stream=True), 200),
-    "chat_picture": lambda: ("POST", "/v1/chat/completions", chat(picture=True), 200),
-    "image": lambda: ("POST", "/v1/images/generations", {"prompt": random.choice(CAPTIONS),
-                                                         "n": random.randint(1, 2)}, 200),
-    "health": lambda: ("GET", "/health", None, 200),
-    "metrics": lambda: ("GET", "/metrics", None, 200),
-    "gallery": lambda: ("GET", "/gallery", None, 200),
-    "bad_json": lambda: ("POST", "/v1/chat/completions", b"{\"messages\": [", 400),
-    "bad_field": lambda: ("POST", "/v1/chat/completions", {**chat(), "temperature": "hot"}, 400),
-    "bad_picture": lambda: ("POST", "/v1/chat/completions", {"messages": [{"role": "user", "content": [
-        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo!!"}}]}]}, 400),
-    "wrong_model": lambda: ("POST", "/v1/chat/completions", {**chat(), "model": "gpt-9"}, 404),
-    "wrong_method": lambda: ("GET", "/v1/chat/completions", None, 405),
-    "no_route": lambda: ("GET", "/v2/everything", None, 404),
-    "too_big": lambda: ("POST", "/v1/chat/completions", None, 413),  # declared, not sent
-    "disconnect": lambda: ("POST", "/v1/chat/completions", {**chat(stream=True), "max_tokens": 64}, None),
+    "chat": (200, lambda r: ("POST", "/v1/chat/completions", chat(r))),
+    "chat_stream": (200, lambda r: ("POST", "/v1/chat/completions", chat(r, stream=True))),
+    "chat_picture": (200, lambda r: ("POST", "/v1/chat/completions", chat(r, picture=True))),
+    "image": (200, lambda r: ("POST", "/v1/images/generations", {"prompt": r.choice(CAPTIONS),
+                                                                 "n": r.randint(1, 2)})),
+    "health": (200, lambda r: ("GET", "/health", None)),
+    "metrics": (200, lambda r: ("GET", "/metrics", None)),
+    "gallery": (200, lambda r: ("GET", "/gallery", None)),
+    "bad_json": (400, lambda r: ("POST", "/v1/chat/completions", b"{\"messages\": [")),
+    "bad_field": (400, lambda r: ("POST", "/v1/chat/completions", {**chat(r), "temperature": "hot"})),
+    "bad_picture": (400, lambda r: ("POST", "/v1/chat/completions", {"messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo!!"}}]}]})),
+    "wrong_model": (404, lambda r: ("POST", "/v1/chat/completions", {**chat(r), "model": "gpt-9"})),
+    "wrong_method": (405, lambda r: ("GET", "/v1/chat/completions", None)),
+    "no_route": (404, lambda r: ("GET", "/v2/everything", None)),
+    "too_big": (413, lambda r: ("POST", "/v1/chat/completions", None)),  # declared, not sent
+    "disconnect": (None, lambda r: ("POST", "/v1/chat/completions", {**chat(r, stream=True), "max_tokens": 64})),
 }
 WEIGHTS = {"chat": 6, "chat_stream": 4, "chat_picture": 3, "image": 2, "health": 1, "metrics": 1,
            "gallery": 1, "bad_json": 1, "bad_field": 1, "bad_picture": 1, "wrong_model": 1,
            "wrong_method": 1, "no_route": 1, "too_big": 1, "disconnect": 2}
 
 
-def one(port, kind):
+def one(port, kind, rnd):
     """Sends one request of kind; the status it got (or an error string)."""
-    method, path, body, _ = KINDS[kind]()
+    method, path, body = KINDS[kind][1](rnd)
     if kind == "too_big":
         with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
             s.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (path.encode(), 1 << 30))
@@ -110,19 +110,20 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("serve_args", nargs="*")
     a = ap.parse_args()
-    random.seed(a.seed)
     port, gallery = free_port(), tempfile.mkdtemp(prefix="vkseek-soak-")
+    log = tempfile.TemporaryFile("w+")  # not a pipe: one nobody reads would fill and block it
     p = subprocess.Popen([a.vkseek, "serve", "--port", str(port), "--gallery", gallery, *a.serve_args],
-                         stderr=subprocess.PIPE, text=True)
+                         stderr=log, text=True)
     for _ in range(600):
         try:
-            if one(port, "health") == 200:
+            if one(port, "health", random) == 200:
                 break
         except OSError:
             pass
         time.sleep(0.1)
     else:
-        sys.exit("soak: the server did not come up: " + p.stderr.read()[-2000:])
+        log.seek(0)
+        sys.exit("soak: the server did not come up: " + log.read()[-2000:])
 
     t0 = time.time()
     stop = t0 + a.seconds
@@ -137,8 +138,8 @@ def main():
         kinds = [k for k, w in WEIGHTS.items() for _ in range(w)]
         while time.time() < stop and not crashed:
             kind = rnd.choice(kinds)
-            status = one(port, kind)
-            want = KINDS[kind]()[3]
+            status = one(port, kind, rnd)
+            want = KINDS[kind][0]
             with lock:
                 got[kind, status] += 1
                 if (want is None and status != "disconnected") or (want is not None and status != want):
@@ -161,7 +162,8 @@ def main():
     except subprocess.TimeoutExpired:
         p.kill()
         rc = "hung at shutdown"
-    err = p.stderr.read()
+    log.seek(0)
+    err = log.read()
 
     def peak(lo, hi):
         v = [r for s, r in samples if lo * a.seconds <= s < hi * a.seconds and r]
