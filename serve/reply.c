@@ -145,7 +145,8 @@ cJSON *parse_request(server *sv, struct MHD_Connection *c, const char *body, siz
 
 req_model server_req_model(const server *sv)
 {
-    return (req_model){.tmpl = sv->tmpl,
+    return (req_model){.id = sv->model_id,
+                       .tmpl = sv->tmpl,
                        .picture_size = sv->j ? sv->m->cfg.vision.image_size : 0,
                        .image_size = sv->j ? janus_image_size(sv->j) : 0,
                        .ctx = lm_ctx(sv->m->lm),

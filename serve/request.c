@@ -233,7 +233,7 @@ int image_req_parse(const cJSON *q, const req_model *m, image_req *r, char *para
     *r = (image_req){.n = 1, .seed = -1, .cfg = 5, .temperature = 1};
     snprintf(param, 64, "model");
     if (!m->image_size)
-        return snprintf(err, errlen, "this model does not make images"), -1;
+        return snprintf(err, errlen, "the model '%s' does not make images", m->id), -1;
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(q, "prompt");
     snprintf(param, 64, "prompt");
     if (!cJSON_IsString(p) || !p->valuestring[0] || strlen(p->valuestring) > SERVE_MAX_PROMPT_BYTES)

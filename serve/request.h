@@ -16,6 +16,7 @@
 #define SERVE_MAX_PROMPT_BYTES 4000 /* an image prompt */
 
 typedef struct {
+    const char *id;     /* the model's name, for messages */
     chat_template tmpl;
     int picture_size;   /* side of the understanding tower's input; 0: no pictures */
     int image_size;     /* side of generated images; 0: the model makes none */

@@ -13,8 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     /* small pictures keep preprocessing cheap; the code is the same at 384 */
-    req_model m = {.tmpl = CHAT_JANUS, .picture_size = 16, .image_size = 16, .ctx = 4096,
-                   .max_images = 4};
+    req_model m = {.id = "vkseek-shapes", .tmpl = CHAT_JANUS, .picture_size = 16,
+                   .image_size = 16, .ctx = 4096, .max_images = 4};
     chat_req r = {0};
     char param[64], err[512];
     if (!chat_req_parse(q, &m, &r, param, err, sizeof err)) {
