@@ -1,5 +1,5 @@
-"""serving.py: a `vkseek serve` process for the Python tests, and the check of an
-OpenAI-style error reply."""
+"""serving.py: a `vkseek serve` process for the Python tests (and tools/soak.py), and the
+check of an OpenAI-style error reply."""
 import atexit, http.client, json, signal, socket, subprocess, tempfile, time
 
 from checks import check
@@ -14,10 +14,10 @@ def free_port():
 
 
 class Server:
-    def __init__(self, vk, key, *args, env=None, preexec_fn=None):
+    def __init__(self, vk, key, *args, gallery=None, env=None, preexec_fn=None):
         self.key = key
         self.port = free_port()
-        self.gallery = tempfile.mkdtemp(prefix="vkseek-gallery-")
+        self.gallery = gallery or tempfile.mkdtemp(prefix="vkseek-gallery-")
         self.log = tempfile.TemporaryFile("w+")  # a pipe nobody reads would fill and block it
         self.p = subprocess.Popen([vk, "serve", "--port", str(self.port), "--gallery", self.gallery,
                                    *args], stderr=self.log, text=True, env=env,

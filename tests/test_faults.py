@@ -140,29 +140,25 @@ run(["generate", PROMPT, "-o", short])
 check(1000 < os.path.getsize(short) < len(index),
       f"the index ({len(index)} bytes) is bigger than a short prompt's picture ({os.path.getsize(short)})")
 
-# a picture that cannot be written: 500, nothing added
-srv = Server(VK, None, "--gallery", g, preexec_fn=file_limit(1000))
-try:
-    s, body = srv.post("/v1/images/generations", {"prompt": PROMPT})
-    error_of(s, body, 500, what="an image onto a full disk")
-    msg = body.get("error", {}).get("message", "") if isinstance(body, dict) else ""
-    check("File too large" in msg, f"the error says why: {msg}")
-    check(gallery_state(g) == (files, index), "disk full for the picture: the gallery is unchanged")
-    s, body = srv.post("/v1/chat/completions", chat(5))
-    check(s == 200, f"chat is served with the disk full: {s}")
-finally:
-    check(srv.stop() == 0, "a clean exit after a full disk")
 
-# the picture fits but its index line does not: the picture is removed again
-srv = Server(VK, None, "--gallery", g, preexec_fn=file_limit(len(index)))
-try:
-    s, body = srv.post("/v1/images/generations", {"prompt": PROMPT})
-    error_of(s, body, 500, what="an index line onto a full disk")
-    msg = body.get("error", {}).get("message", "") if isinstance(body, dict) else ""
-    check("index" in msg, f"the error names the index: {msg}")
-    check(gallery_state(g) == (files, index), "disk full for the index: the gallery is unchanged")
-finally:
-    srv.stop()
+def full_disk(limit, what, why):
+    """An image request with files limited to `limit` bytes: a 500 saying `why`, the gallery
+    unchanged, chat still served."""
+    srv = Server(VK, None, gallery=g, preexec_fn=file_limit(limit))
+    try:
+        s, body = srv.post("/v1/images/generations", {"prompt": PROMPT})
+        error_of(s, body, 500, what=f"{what} onto a full disk")
+        msg = body.get("error", {}).get("message", "") if isinstance(body, dict) else ""
+        check(why in msg, f"{what}: the error says why ({why}): {msg}")
+        check(gallery_state(g) == (files, index), f"no room for {what}: the gallery is unchanged")
+        s, body = srv.post("/v1/chat/completions", chat(5))
+        check(s == 200, f"chat is served with the disk full: {s}")
+    finally:
+        check(srv.stop() == 0, f"a clean exit after no room for {what}")
+
+
+full_disk(1000, "the picture", "File too large")
+full_disk(len(index), "the index line", "index")  # the picture is written, then removed again
 
 # ---- slow and idle clients ----
 srv = Server(VK, None, "--timeout", "5")

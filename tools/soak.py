@@ -7,17 +7,12 @@ usage: tools/soak.py [--vkseek build/vkseek] [--seconds 600] [--clients 4] [-- S
 Exit status 0 when the server never crashed, answered every request with the status its
 kind expects, exited 0 on SIGTERM, and its peak RSS in the last tenth of the run is within
 5% of that in the second tenth (the first is warm-up: caches and scratch growing)."""
-import argparse, base64, http.client, json, random, signal, socket, struct, subprocess
-import sys, tempfile, threading, time, zlib
+import argparse, base64, http.client, json, os, random, shutil, socket, struct, sys, threading
+import time, zlib
 from collections import Counter
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from serving import Server  # noqa: E402  (the tests' server process: start, log, stop)
 
 
 def png(w, h, rgb):
@@ -110,20 +105,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("serve_args", nargs="*")
     a = ap.parse_args()
-    port, gallery = free_port(), tempfile.mkdtemp(prefix="vkseek-soak-")
-    log = tempfile.TemporaryFile("w+")  # not a pipe: one nobody reads would fill and block it
-    p = subprocess.Popen([a.vkseek, "serve", "--port", str(port), "--gallery", gallery, *a.serve_args],
-                         stderr=log, text=True)
-    for _ in range(600):
-        try:
-            if one(port, "health", random) == 200:
-                break
-        except OSError:
-            pass
-        time.sleep(0.1)
-    else:
-        log.seek(0)
-        sys.exit("soak: the server did not come up: " + log.read()[-2000:])
+    srv = Server(a.vkseek, None, *a.serve_args)
+    port, p = srv.port, srv.p
 
     t0 = time.time()
     stop = t0 + a.seconds
@@ -156,14 +139,8 @@ def main():
         time.sleep(1)
     for t in threads:
         t.join()
-    p.send_signal(signal.SIGTERM)
-    try:
-        rc = p.wait(timeout=120)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = "hung at shutdown"
-    log.seek(0)
-    err = log.read()
+    rc = srv.stop()  # None: it hung and was killed
+    err = srv.stderr()
 
     def peak(lo, hi):
         v = [r for s, r in samples if lo * a.seconds <= s < hi * a.seconds and r]
@@ -185,7 +162,7 @@ def main():
         print("  unexpected answers: " + ", ".join(f"{k} -> {s} x{n}" for (k, s), n in wrong.items()))
     if crashed or rc != 0:
         print(err[-3000:])
-    subprocess.run(["rm", "-rf", gallery])
+    shutil.rmtree(srv.gallery)
     sys.exit(0 if not crashed and rc == 0 and not wrong and growth <= 5 else 1)
 
 
