@@ -58,10 +58,10 @@ def make_config(vocab, a):
     # The decoder's full-resolution level has 128 channels, four per GroupNorm group: with two,
     # norm_out (no skip path around it) reduces a flat region to a sign pattern per group, and
     # flat colours come back wrong. One res block per level (num_res_blocks 0) halves the cost.
-    # A local encoder (vq.py): with the mid block's attention and GroupNorm, a flat background
-    # patch took one of ~200 codes per colour (3.4 nats the language model cannot predict,
-    # so sampled pictures were noise); without them 1-8 codes (0.8 nats), and round-trips are
-    # 90% fully right instead of 85% (VQ alone, 3000 steps).
+    # A per-patch encoder (vq.py, encoder_patch): each code is a function of its own 4x4
+    # pixels, so a flat patch has exactly one code per colour (an encoder with attention,
+    # GroupNorm or a receptive field reaching the border gave ~18 to ~200 per colour, entropy
+    # the language model cannot predict, and sampled pictures were noise).
     S, K = world.SIZE, CODEBOOK
     return {
         "architectures": ["MultiModalityCausalLM"], "model_type": "multi_modality",
@@ -76,7 +76,7 @@ def make_config(vocab, a):
         "gen_vision_config": {"cls": "VQ-16", "model_type": "gen_vision", "params": {
             "image_token_size": K, "n_embed": 8, "codebook_size": K, "codebook_embed_dim": 8,
             "codebook_l2_norm": True, "z_channels": 64, "ch": 32, "num_res_blocks": 0,
-            "encoder_ch_mult": [1, 2, 2], "decoder_ch_mult": [4, 2, 2], "encoder_local": True}},
+            "encoder_ch_mult": [1, 2, 2], "decoder_ch_mult": [4, 2, 2], "encoder_patch": True}},
         "gen_aligner_config": {"cls": "MlpProjector", "model_type": "gen_aligner", "params": {
             "depth": 2, "input_dim": 8, "n_embed": D, "projector_type": "mlp_gelu"}},
         "gen_head_config": {"cls": "vision_head", "model_type": "gen_head", "params": {
@@ -313,7 +313,10 @@ def main():
     log(f"pool: {len(ex)} pictures")
     train_vq(model.gen_vision_model, imgs, a.vq_steps, 8, rng)
     model.gen_vision_model.eval()
-    codes = encode_pool(model.gen_vision_model, imgs)
+    # generation learns the canonical picture of each caption (no jitter), so that its codes
+    # are a function of the caption: what to draw is never a guess of how far to shift it
+    codes = encode_pool(model.gen_vision_model,
+                        np.stack([world.render(world.canonical(e["scene"])) for e in ex]))
     log(f"pool encoded: {len(np.unique(codes))} distinct codes in use")
 
     tower = model.vision_model.vision_tower

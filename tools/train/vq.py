@@ -63,15 +63,27 @@ class Encoder(nn.Module):
                 L.downsample = nn.Module()
                 L.downsample.conv = nn.Conv2d(cin, cin, 3, stride=2)
             self.conv_blocks.append(L)
-        # encoder_local (training-only, vkseek's own): no mid block and no GroupNorm before
-        # conv_out, whose attention and whole-picture statistics make every code depend on the
-        # whole picture; then a flat patch gets the same code wherever it is
-        local = c.get("encoder_local", False)
-        self.mid = nn.ModuleList() if local else nn.ModuleList([Res(cin, cin), Attn(cin), Res(cin, cin)])
-        self.norm_out = nn.Identity() if local else norm(cin)
+        self.mid = nn.ModuleList([Res(cin, cin), Attn(cin), Res(cin, cin)])
+        self.norm_out = norm(cin)
         self.conv_out = nn.Conv2d(cin, c["z_channels"], 3, padding=1)
+        # encoder_patch (training-only, vkseek's own): each code is a function of its own
+        # patch's pixels alone (a patchifying conv, then 1x1 convs), so equal patches get equal
+        # codes wherever they are: one code per flat colour, and no code carries what is
+        # around it, which the language model could not predict
+        if c.get("encoder_patch", False):
+            W, P = ch * mult[-1] * 4, 2 ** (len(mult) - 1)
+            self.conv_in = nn.Conv2d(3, W, P, stride=P)
+            self.conv_blocks = nn.ModuleList()
+            self.mid = nn.ModuleList([nn.Conv2d(W, W, 1), nn.Conv2d(W, W, 1)])
+            self.norm_out = nn.Identity()
+            self.conv_out = nn.Conv2d(W, c["z_channels"], 1)
 
     def forward(self, x):
+        if not self.conv_blocks:
+            h = self.conv_in(x)
+            for m in self.mid:
+                h = m(F.silu(h))
+            return self.conv_out(F.silu(h))
         h = self.conv_in(x)
         for L in self.conv_blocks:
             for j, r in enumerate(L.res):

@@ -132,6 +132,16 @@ def _place(rng, shape, colour, size, position):
             "d": round(SIZES[size] + float(jd), 2)}
 
 
+def canonical(scene):
+    """The scene without its jitter: every shape at its cell's centre, at its size's nominal
+    width. Its picture is a function of the caption alone."""
+    shapes = []
+    for s in scene["shapes"]:
+        cx, cy = cell_centre(s["position"])
+        shapes.append(dict(s, x=float(cx), y=float(cy), d=float(SIZES[s["size"]])))
+    return {"background": scene["background"], "shapes": shapes}
+
+
 def sample_scene(rng, split="train", n_shapes=None):
     """split "train": one or two shapes (n_shapes forces which), never a held-out pair.
     split "heldout": one shape whose colour-shape pair is held out.
