@@ -66,24 +66,8 @@ class Encoder(nn.Module):
         self.mid = nn.ModuleList([Res(cin, cin), Attn(cin), Res(cin, cin)])
         self.norm_out = norm(cin)
         self.conv_out = nn.Conv2d(cin, c["z_channels"], 3, padding=1)
-        # encoder_patch (training-only, vkseek's own): each code is a function of its own
-        # patch's pixels alone (a patchifying conv, then 1x1 convs), so equal patches get equal
-        # codes wherever they are: one code per flat colour, and no code carries what is
-        # around it, which the language model could not predict
-        if c.get("encoder_patch", False):
-            W, P = ch * mult[-1] * 4, 2 ** (len(mult) - 1)
-            self.conv_in = nn.Conv2d(3, W, P, stride=P)
-            self.conv_blocks = nn.ModuleList()
-            self.mid = nn.ModuleList([nn.Conv2d(W, W, 1), nn.Conv2d(W, W, 1)])
-            self.norm_out = nn.Identity()
-            self.conv_out = nn.Conv2d(W, c["z_channels"], 1)
 
     def forward(self, x):
-        if not self.conv_blocks:
-            h = self.conv_in(x)
-            for m in self.mid:
-                h = m(F.silu(h))
-            return self.conv_out(F.silu(h))
         h = self.conv_in(x)
         for L in self.conv_blocks:
             for j, r in enumerate(L.res):
@@ -95,6 +79,25 @@ class Encoder(nn.Module):
         for m in self.mid:
             h = m(h)
         return self.conv_out(F.silu(self.norm_out(h)))
+
+
+class PatchEncoder(nn.Module):
+    """encoder_patch (training-only, vkseek's own): each code is a function of its own patch's
+    pixels alone (a patchifying conv, then 1x1 convs), so equal patches get equal codes
+    wherever they are: one code per flat colour, and no code carries what is around it,
+    which the language model could not predict."""
+    def __init__(self, c):
+        super().__init__()
+        W, P = c["ch"] * c["encoder_ch_mult"][-1] * 4, 2 ** (len(c["encoder_ch_mult"]) - 1)
+        self.conv_in = nn.Conv2d(3, W, P, stride=P)
+        self.mid = nn.ModuleList([nn.Conv2d(W, W, 1), nn.Conv2d(W, W, 1)])
+        self.conv_out = nn.Conv2d(W, c["z_channels"], 1)
+
+    def forward(self, x):
+        h = self.conv_in(x)
+        for m in self.mid:
+            h = m(F.silu(h))
+        return self.conv_out(F.silu(h))
 
 
 class Decoder(nn.Module):
@@ -158,7 +161,8 @@ class Quantizer(nn.Module):
 class VQModel(nn.Module):
     def __init__(self, c):
         super().__init__()
-        self.encoder, self.decoder = Encoder(c), Decoder(c)
+        self.encoder = PatchEncoder(c) if c.get("encoder_patch") else Encoder(c)
+        self.decoder = Decoder(c)
         self.quantize = Quantizer(c)
         self.quant_conv = nn.Conv2d(c["z_channels"], c["codebook_embed_dim"], 1)
         self.post_quant_conv = nn.Conv2d(c["codebook_embed_dim"], c["z_channels"], 1)
