@@ -74,6 +74,9 @@ static int parse(int argc, char **argv, run_opts *o, int need_prompt)
         else if (!strcmp(a, "--stop")) {
             if (o->gp.n_stop == MAX_STOPS) return cli_error("at most %d --stop strings", MAX_STOPS), -1;
             o->stops[o->gp.n_stop++] = v;
+        } else if (!strcmp(a, "--speculative")) {
+            if (strcmp(v, "mtp")) return cli_error("--speculative '%s': the only kind is mtp", v), -1;
+            o->mo.mtp = 1;
         } else if (!strcmp(a, "--quant")) {
             if (quant_from_name(v, &o->mo.quant))
                 return cli_error("--quant '%s': use f16, bf16, q8_0, q4_0 or keep", v), -1;
@@ -161,9 +164,13 @@ static int converse(scheduler *sc, const int32_t *ids, size_t n, const float *pi
 static void print_stats(const gen_event *e)
 {
     fprintf(stderr, "\nvkseek: prompt %d tokens (%d cached) %.2f tokens/s; generated %d tokens "
-                    "%.2f tokens/s; finish: %s\n",
+                    "%.2f tokens/s",
             e->n_prompt, e->n_cached, e->prefill_s > 0 ? (e->n_prompt - e->n_cached) / e->prefill_s : 0,
-            e->n_gen, e->decode_s > 0 ? e->n_gen / e->decode_s : 0, e->finish);
+            e->n_gen, e->decode_s > 0 ? e->n_gen / e->decode_s : 0);
+    if (e->n_drafts)
+        fprintf(stderr, "; MTP drafts accepted %d of %d (%.0f%%)", e->n_accepted, e->n_drafts,
+                100.0 * e->n_accepted / e->n_drafts);
+    fprintf(stderr, "; finish: %s\n", e->finish);
 }
 
 /* The conversation as prompt ids, by the checkpoint's template (or raw text). */

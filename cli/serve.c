@@ -1,6 +1,6 @@
 /* serve.c: `vkseek serve [--model DIR] [--host 127.0.0.1] [--port 8080] [--api-key KEY]
  * [--max-batch N] [--queue N] [--gallery DIR] [--max-body BYTES] [--timeout S] [--ctx N]
- * [--quant Q]`. */
+ * [--quant Q] [--speculative mtp]`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +23,8 @@ static const char usage[] =
     "                     before it is closed (default 60)\n"
     "  --ctx N            context per sequence (default min(the model's, 4096))\n"
     "  --quant Q          weight format on the device: keep, f16, bf16, q8_0, q4_0\n"
+    "  --speculative mtp  DeepSeek V3/R1: draft each next token with the checkpoint's\n"
+    "                     multi-token prediction layer and verify two at a time\n"
     "  --device N         Vulkan device\n"
     "routes: POST /v1/chat/completions, POST /v1/images/generations, GET /v1/models,\n"
     "        GET /health, GET /metrics, GET /gallery, GET /gallery/ID.png\n";
@@ -53,6 +55,7 @@ int cmd_serve(int argc, char **argv)
         else if (!strcmp(a, "--timeout") && num && x >= 1 && x <= 86400) o.timeout = (unsigned)x;
         else if (!strcmp(a, "--ctx") && num && x >= 16 && x <= (1 << 20)) o.n_ctx = (int)x;
         else if (!strcmp(a, "--quant")) qname = v;
+        else if (!strcmp(a, "--speculative") && !strcmp(v, "mtp")) o.mtp = 1;
         else return cli_error("serve: bad option or value: %s %s", a, v);
         i++;
     }

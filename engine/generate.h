@@ -29,6 +29,7 @@ typedef struct {
     /* GEN_END */
     int n_prompt, n_cached;    /* prompt tokens, of which the cache already held n_cached */
     int n_gen;                 /* tokens generated (image tokens count once per image) */
+    int n_drafts, n_accepted;  /* speculative decoding: MTP drafts checked, and accepted */
     double queue_s, prefill_s, decode_s; /* waiting for a slot, the prompt, the rest */
     const char *finish;        /* "stop" (EOS or a stop string), "length", "cancelled",
                                   "error" (error says why) */

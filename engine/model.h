@@ -16,6 +16,7 @@ typedef struct {
     int n_ctx;             /* 0: min(max_position_embeddings, 4096) */
     int n_seq;             /* sequences run together (1 for a chat) */
     int need_tokenizer;    /* fail when tokenizer.json is missing */
+    int mtp;               /* load the multi-token prediction layer (--speculative mtp) */
 } model_options;
 
 typedef struct {

@@ -37,6 +37,9 @@ typedef struct req {
     sampler **smp;            /* chat: 1; image: one per image (seed + i) */
     text_out *out;
     int32_t *next;            /* per sequence (chat 1, image n_images): the token to feed */
+    int32_t draft;            /* chat with the MTP layer: the token guessed to follow next, or
+                                 -1 (none: the step is a plain one) */
+    int n_drafts, n_accepted;
     int32_t *codes;           /* image: [n_images][T] */
     int step, n_gen;
     int pictures;             /* image: pictures decoded and sent */
@@ -49,6 +52,7 @@ struct scheduler {
     janus *j;
     int n_slots, T, K;        /* slots; image tokens per image; codebook */
     int LV, V;                /* logits per row (the head's); of which tokens the tokenizer has */
+    int mtp;                  /* chats decode speculatively with the MTP layer's drafts */
     slot *slots;
     req *list;                /* admitted and queued, arrival order (stepping thread) */
     float *logits, *mix;
@@ -97,6 +101,7 @@ scheduler *sched_new(model *m, janus *j, char *err, size_t errlen)
     s->m = m, s->j = j, s->n_slots = n, s->LV = s->V = lm_vocab(m->lm);
     /* only ids the tokenizer has: embeddings are padded past it (V3: 128815 of 129280) */
     if (m->tok && tok_vocab_size(m->tok) < s->V) s->V = tok_vocab_size(m->tok);
+    s->mtp = lm_has_mtp(m->lm);
     s->T = j ? janus_image_tokens(j) : 0;
     s->K = j ? janus_codebook(j) : 0;
     int w = s->LV > s->K ? s->LV : s->K;
@@ -123,7 +128,8 @@ static void finish(scheduler *s, req *q, const char *why, const char *error)
 {
     double t = now();
     gen_event e = {.kind = GEN_END, .n_prompt = q->r.n, .n_cached = q->keep, .n_gen = q->n_gen,
-                   .finish = why, .error = error};
+                   .n_drafts = q->n_drafts, .n_accepted = q->n_accepted, .finish = why,
+                   .error = error};
     if (q->t_admit > 0) e.queue_s = q->t_admit - q->t_submit;
     if (q->t_first > 0) e.prefill_s = q->t_first - q->t_admit, e.decode_s = t - q->t_first;
     else if (q->t_admit > 0) e.prefill_s = t - q->t_admit;
@@ -136,6 +142,8 @@ static void finish(scheduler *s, req *q, const char *why, const char *error)
     pthread_mutex_lock(&s->mu);
     s->pending--;
     s->stats.tokens += (uint64_t)q->n_gen;
+    s->stats.drafts += (uint64_t)q->n_drafts;
+    s->stats.accepted += (uint64_t)q->n_accepted;
     if (q->r.kind == REQ_IMAGE && !strcmp(why, "stop")) s->stats.images += (uint64_t)q->r.n_images;
     pthread_mutex_unlock(&s->mu);
     req_free(s, q);
@@ -237,6 +245,7 @@ static req *req_new(scheduler *s, const sched_request *r, char *err, size_t errl
     q->smp = calloc((size_t)n_smp, sizeof *q->smp);
     q->stop = calloc((size_t)(r->gen.n_stop > 0 ? r->gen.n_stop : 1), sizeof *q->stop);
     q->r.ids = ids;
+    q->draft = -1;
     int ok = ids && q->slot && q->next && q->smp && q->stop;
     if (ok && img) ok = (q->codes = malloc((size_t)r->n_images * s->T * sizeof *q->codes)) != NULL;
     if (ok && r->n_pictures) {
@@ -365,7 +374,9 @@ static int take_slots(scheduler *s, req *q)
         q->slot[k] = best;
         if (k == 0 && q->r.kind == REQ_CHAT) q->keep = best_keep;
     }
-    if (q->keep == q->r.n) q->keep--; /* the last token runs again, for its logits */
+    /* the last token runs again, for its logits; with the MTP layer the one before it too,
+     * as its MTP cache row was made with the old next token */
+    if (q->keep == q->r.n || (s->mtp && q->keep > 0)) q->keep--;
     q->done = q->keep;
     for (int k = 0; k < q->n_slot; k++) {
         slot *sl = &s->slots[q->slot[k]];
@@ -480,6 +491,32 @@ static void fail_all(scheduler *s, req **batch, int n, const char *err)
     for (int i = 0; i < n; i++) finish(s, batch[i], "error", err);
 }
 
+/* q's draft: the MTP logits' most likely token, if two more tokens fit the context. */
+static void set_draft(scheduler *s, req *q, const float *row)
+{
+    int best = 0;
+    for (int v = 1; v < s->V; v++)
+        if (row[v] > row[best]) best = v;
+    q->draft = s->slots[q->slot[0]].n + 2 <= lm_ctx(s->m->lm) ? best : -1;
+}
+
+/* The MTP layer over the prompt chunk of n tokens just read (ending at q->done), for its
+ * cache: each position's next token is the prompt's, after the last chunk the first token
+ * drawn, whose MTP logits give the first draft. 0, or -1 with err set (q has ended). */
+static int prompt_mtp(scheduler *s, req *q, int n, int last, char *err, size_t errlen)
+{
+    int32_t *next = malloc((size_t)n * sizeof *next);
+    if (!next) return finish(s, q, "error", "out of memory"), -1;
+    int from = q->done - n;
+    for (int t = 0; t < n; t++)
+        next[t] = from + t + 1 < q->r.n ? q->r.ids[from + t + 1] : q->next[0];
+    int rc = lm_mtp(s->m->lm, next, 0, last ? s->logits : NULL, err, errlen);
+    free(next);
+    if (rc) return finish(s, q, "error", err), -1;
+    if (last) set_draft(s, q, s->logits);
+    return 0;
+}
+
 /* One chunk of q's prompt; its first token(s) when the prompt is complete. 0, or -1 with
  * err set (q has ended). */
 static int prefill(scheduler *s, req *q, char *err, size_t errlen)
@@ -525,17 +562,20 @@ static int prefill(scheduler *s, req *q, char *err, size_t errlen)
         sl->used = s->steps;
     }
     q->done += n;
-    if (!last) return 0;
+    if (!last) return s->mtp && !img ? prompt_mtp(s, q, n, 0, err, errlen) : 0;
     if (q->embeds) gpu_free(g, q->embeds), q->embeds = NULL;
     q->st = R_DECODE;
-    if (!img) return chat_token(s, q, s->logits), 0;
+    if (!img) {
+        if (chat_token(s, q, s->logits)) return 0;
+        return s->mtp ? prompt_mtp(s, q, n, 1, err, errlen) : 0;
+    }
     if (janus_gen_logits(s->j, lm_last_hidden(m), rows, s->logits, err, errlen))
         return finish(s, q, "error", err), -1;
     image_tokens(s, q, s->logits);
     return 0;
 }
 
-/* One token for every decoding sequence: chat rows first, then image rows (conditional,
+/* One token for every decoding sequence without a draft: chat rows first, then image rows (conditional,
  * unconditional per image), one forward. 0, or -1 with err set (the batch has ended). */
 static int decode(scheduler *s, char *err, size_t errlen)
 {
@@ -543,7 +583,7 @@ static int decode(scheduler *s, char *err, size_t errlen)
     gpu_ctx *g = s->m->ctx;
     int nq = 0, nt = 0, ni = 0, D = lm_dim(m);
     for (req *q = s->list; q; q = q->link)
-        if (q->st == R_DECODE) nq++, q->r.kind == REQ_CHAT ? nt++ : (ni += q->n_slot);
+        if (q->st == R_DECODE && q->draft < 0) nq++, q->r.kind == REQ_CHAT ? nt++ : (ni += q->n_slot);
     if (!nq) return 0;
     req **batch = malloc((size_t)nq * sizeof *batch);
     int *slots = malloc((size_t)(nt + ni) * sizeof *slots), *pos = malloc((size_t)(nt + ni) * sizeof *pos);
@@ -556,7 +596,7 @@ static int decode(scheduler *s, char *err, size_t errlen)
     int k = 0, rt = 0, ri = nt;
     for (int kind = REQ_CHAT; kind <= REQ_IMAGE; kind++)
         for (req *q = s->list; q; q = q->link) {
-            if (q->st != R_DECODE || (int)q->r.kind != kind) continue;
+            if (q->st != R_DECODE || q->draft >= 0 || (int)q->r.kind != kind) continue;
             batch[k++] = q;
             for (int r = 0; r < q->n_slot; r++) {
                 int row = kind == REQ_CHAT ? rt++ : ri++;
@@ -619,6 +659,80 @@ static int decode(scheduler *s, char *err, size_t errlen)
     return rc ? -1 : 0;
 }
 
+/* Speculative decoding: every chat with a draft feeds its next token and the draft (positions
+ * n, n+1) in one forward. Its sampler draws from position n's logits just as plain decoding
+ * would; when that token is the draft, position n+1's logits are the ones plain decoding
+ * would see next, and give a second token. So the tokens and the sampler's state are plain
+ * decoding's, whatever the sampling; only the number of steps drops. The MTP layer then
+ * drafts again from the last accepted position (a rejected draft's cache rows are simply
+ * overwritten later). 0, or -1 with err set (the batch has ended). */
+static int spec_decode(scheduler *s, char *err, size_t errlen)
+{
+    lm *m = s->m->lm;
+    int n = 0;
+    for (req *q = s->list; q; q = q->link) n += q->st == R_DECODE && q->draft >= 0;
+    if (!n) return 0;
+    req **batch = malloc((size_t)n * sizeof *batch);
+    int *slots = malloc((size_t)n * sizeof *slots), *pos = malloc((size_t)n * sizeof *pos);
+    int32_t *ids = malloc((size_t)n * 2 * sizeof *ids), *after = malloc((size_t)n * 2 * sizeof *after);
+    char *acc = calloc((size_t)n, 1);
+    int rc = 0, k = 0;
+    if (!batch || !slots || !pos || !ids || !after || !acc) {
+        free(batch), free(slots), free(pos), free(ids), free(after), free(acc);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (req *q = s->list; q; q = q->link) {
+        if (q->st != R_DECODE || q->draft < 0) continue;
+        batch[k] = q, slots[k] = q->slot[0], pos[k] = s->slots[q->slot[0]].n;
+        ids[2 * k] = q->next[0], ids[2 * k + 1] = q->draft;
+        k++;
+    }
+    gpu_tensor *x = lm_embed_rows(m, ids, 2, n, err, errlen);
+    rc = !x || lm_forward_rows(m, x, 2, slots, pos, 1, s->logits, err, errlen);
+    gpu_free(s->m->ctx, x);
+    s->step_rows += (uint64_t)n;
+    for (int r = 0; r < n && !rc; r++) {
+        req *q = batch[r];
+        slot *sl = &s->slots[slots[r]];
+        float *l = s->logits + (int64_t)2 * r * s->LV;
+        int32_t d = ids[2 * r + 1];
+        q->draft = -1, q->n_drafts++;
+        after[2 * r] = after[2 * r + 1] = ids[2 * r]; /* the MTP inputs of an ended row */
+        remember(sl, &ids[2 * r], 1);
+        sl->used = s->steps;
+        if (chat_token(s, q, l)) {
+            batch[r] = NULL; /* ended (and freed) */
+            continue;
+        }
+        if ((acc[r] = q->next[0] == d)) {
+            q->n_accepted++;
+            remember(sl, &d, 1);
+            if (chat_token(s, q, l + s->LV)) {
+                batch[r] = NULL;
+                continue;
+            }
+        }
+        /* the MTP layer at positions n, n+1 sees the tokens at n+1, n+2 */
+        after[2 * r] = acc[r] ? d : q->next[0];
+        after[2 * r + 1] = q->next[0];
+    }
+    int live = 0;
+    for (int r = 0; r < n && !rc; r++) live += batch[r] != NULL;
+    if (live && !rc) {
+        rc = lm_mtp(m, after, 1, s->logits, err, errlen);
+        for (int r = 0; r < n && !rc; r++)
+            if (batch[r]) set_draft(s, batch[r], s->logits + (int64_t)(2 * r + acc[r]) * s->LV);
+    }
+    if (rc) {
+        gpu_clear_error(s->m->ctx);
+        for (int r = 0; r < n; r++)
+            if (batch[r]) finish(s, batch[r], "error", err);
+    }
+    free(batch), free(slots), free(pos), free(ids), free(after), free(acc);
+    return rc ? -1 : 0;
+}
+
 int sched_step(scheduler *s, char *err, size_t errlen)
 {
     double t0 = now();
@@ -660,6 +774,7 @@ int sched_step(scheduler *s, char *err, size_t errlen)
             break;
         }
     if (decode(s, err, errlen)) rc = -1;
+    if (spec_decode(s, err, errlen)) rc = -1;
     for (req *q = s->list; q; q = q->link)
         if (q->st == R_PICTURES) {
             next_picture(s, q);

@@ -68,6 +68,7 @@ int sched_run(scheduler *s, int id, char *err, size_t errlen);
  * plus what was submitted since). */
 typedef struct {
     uint64_t requests, tokens, images, steps, batched_rows;
+    uint64_t drafts, accepted; /* speculative decoding: MTP drafts checked, and accepted */
     double step_s;             /* time spent in steps */
     int queued, running;
     uint64_t device_memory;    /* bytes held on the device after the last step */

@@ -26,7 +26,7 @@ static void *engine_main(void *arg)
     server *sv = arg;
     char err[512];
     model_options mo = {.device = sv->o.device, .quant = sv->o.quant, .n_ctx = sv->o.n_ctx,
-                        .n_seq = sv->o.max_batch, .need_tokenizer = 1};
+                        .n_seq = sv->o.max_batch, .need_tokenizer = 1, .mtp = sv->o.mtp};
     model *m = model_open(sv->o.model_dir, &mo, err, sizeof err);
     janus *j = m && m->cfg.is_janus ? janus_load(m, sv->o.quant, err, sizeof err) : NULL;
     chat_template t;
@@ -116,11 +116,16 @@ static enum MHD_Result route_metrics(server *sv, struct MHD_Connection *c)
                    "# TYPE vkseek_step_seconds_total counter\nvkseek_step_seconds_total %.6f\n"
                    "# HELP vkseek_batched_rows_total Sequence rows over all steps.\n"
                    "# TYPE vkseek_batched_rows_total counter\nvkseek_batched_rows_total %llu\n"
+                   "# HELP vkseek_mtp_drafts_total Speculative decoding: MTP drafts checked.\n"
+                   "# TYPE vkseek_mtp_drafts_total counter\nvkseek_mtp_drafts_total %llu\n"
+                   "# HELP vkseek_mtp_accepted_total MTP drafts accepted.\n"
+                   "# TYPE vkseek_mtp_accepted_total counter\nvkseek_mtp_accepted_total %llu\n"
                    "# HELP vkseek_device_memory_bytes Device memory held (weights, caches, scratch).\n"
                    "# TYPE vkseek_device_memory_bytes gauge\nvkseek_device_memory_bytes %llu\n",
                (unsigned long long)st.requests, (unsigned long long)st.tokens,
                (unsigned long long)st.images, st.queued, st.running,
                (unsigned long long)st.steps, st.step_s, (unsigned long long)st.batched_rows,
+               (unsigned long long)st.drafts, (unsigned long long)st.accepted,
                (unsigned long long)st.device_memory);
     enum MHD_Result rc = b.data ? reply(sv, c, 200, "text/plain; version=0.0.4", b.data, b.len)
                                 : reply_error(sv, c, 500, NULL, NULL, "out of memory");

@@ -15,6 +15,7 @@ typedef struct {
     size_t max_body;           /* request body bytes before 413 */
     unsigned timeout;          /* seconds a connection may stay idle */
     int quant, device, n_ctx;
+    int mtp;                   /* --speculative mtp */
 } serve_options;
 
 /* Serves until SIGINT or SIGTERM; the exit status (0 after a clean shutdown). */

@@ -3,7 +3,8 @@
  * queries are mapped into the latent space by W_UK, attention runs as one 576-wide key head
  * shared by all query heads with V = the latent (a view of the key), and W_UV maps each
  * head's result back. Feed-forward: dense SwiGLU in the first layers, then a mixture of
- * experts (routing read back and done on the host in text/moe.c) plus shared experts. */
+ * experts (routing read back and done on the host in text/moe.c) plus shared experts. The
+ * multi-token prediction layer, when loaded, is one more layer of the same kind. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,7 +70,7 @@ static void ds_free(lm *m)
     mla *d = m->st;
     if (!d) return;
     free_acts(m);
-    for (int i = 0; d->l && i < m->c.n_layers; i++) {
+    for (int i = 0; d->l && i < m->c.n_layers + m->n_mtp; i++) {
         ds_layer *L = &d->l[i];
         gpu_tensor *w[] = {L->attn_norm, L->q_a, L->q_a_norm, L->q_b, L->q_proj, L->kv_a,
                            L->kv_a_norm, L->w_uk, L->w_uv, L->wo, L->ffn_norm, L->gate, L->up,
@@ -135,7 +136,7 @@ static int ds_load(lm *m, const checkpoint *ck, const char *prefix, char *err, s
 {
     const lm_config *c = &m->c;
     mla *d = calloc(1, sizeof *d);
-    if (!d || !(d->l = calloc((size_t)c->n_layers, sizeof *d->l))) {
+    if (!d || !(d->l = calloc((size_t)(c->n_layers + m->n_mtp), sizeof *d->l))) {
         free(d);
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -159,7 +160,7 @@ static int ds_load(lm *m, const checkpoint *ck, const char *prefix, char *err, s
     int D = c->hidden_size, E = c->n_routed_experts;
     char pm[64];
     snprintf(pm, sizeof pm, "%smodel.", prefix);
-    for (int i = 0; i < c->n_layers; i++) {
+    for (int i = 0; i < c->n_layers + m->n_mtp; i++) {
         ds_layer *L = &d->l[i];
         char n[160];
 #define LW(dst, matrix, ...)                                                    \

@@ -31,7 +31,7 @@ int lm_check_shape(const gpu_tensor *t, int64_t ne0, int64_t ne1, int layer, cha
 static void free_common_acts(lm *m)
 {
     gpu_tensor **all[] = {&m->b.slot, &m->b.pos, &m->b.dst, &m->rows, &m->xb, &m->last,
-                          &m->logits};
+                          &m->logits, &m->mtp_cat, &m->mtp_x};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
         gpu_free(m->ctx, *all[i]);
         *all[i] = NULL;
@@ -47,7 +47,28 @@ void lm_free(lm *m)
     if (m->head != m->embed) gpu_free(m->ctx, m->head);
     gpu_free(m->ctx, m->embed);
     gpu_free(m->ctx, m->norm);
+    gpu_tensor *mtp[] = {m->mtp_enorm, m->mtp_hnorm, m->mtp_norm, m->mtp_eh};
+    for (size_t i = 0; i < sizeof mtp / sizeof *mtp; i++) gpu_free(m->ctx, mtp[i]);
     free(m);
+}
+
+/* The MTP layer's own tensors (its decoder layer is the stack's layer n_layers). */
+static int load_mtp(lm *m, const checkpoint *ck, const char *pm, char *err, size_t errlen)
+{
+    int64_t D = m->c.hidden_size;
+    char n[128];
+    gpu_tensor **dst[] = {&m->mtp_enorm, &m->mtp_hnorm, &m->mtp_norm, &m->mtp_eh};
+    const char *names[] = {"enorm", "hnorm", "shared_head.norm", "eh_proj"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(n, sizeof n, "layers.%d.%s.weight", m->c.n_layers, names[i]);
+        if (!(*dst[i] = lm_weight(m, ck, pm, n, i == 3, err, errlen))) return -1;
+        if ((*dst[i])->ne[0] != (i == 3 ? 2 * D : D) || (*dst[i])->ne[1] != (i == 3 ? D : 1)) {
+            snprintf(err, errlen, "tensor '%s' does not fit hidden_size %lld", (*dst[i])->name,
+                     (long long)D);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 lm *lm_load(gpu_ctx *ctx, const checkpoint *ck, const lm_config *cfg, const char *prefix,
@@ -83,7 +104,14 @@ lm *lm_load(gpu_ctx *ctx, const checkpoint *ck, const lm_config *cfg, const char
                  cfg->vocab_size);
         goto fail;
     }
-    if (m->stack->load(m, ck, prefix, err, errlen)) goto fail;
+    if (o->mtp && (m->stack != &deepseek_stack || cfg->n_mtp_layers < 1)) {
+        snprintf(err, errlen, "this checkpoint has no multi-token prediction layer "
+                              "(num_nextn_predict_layers is 0)");
+        goto fail;
+    }
+    m->n_mtp = o->mtp ? 1 : 0;
+    if (m->stack->load(m, ck, prefix, err, errlen) || (m->n_mtp && load_mtp(m, ck, pm, err, errlen)))
+        goto fail;
     return m;
 fail:
     gpu_clear_error(ctx);
@@ -106,8 +134,13 @@ static int ensure_acts(lm *m, int n_tok, int n_seq, char *err, size_t errlen)
         m->b.pos = gpu_view(g, m->rows, nr, 1, 1, 1, nr, nr, nr, nr);
         m->b.dst = gpu_view(g, m->rows, nd, 1, 1, 1, nd, nd, nd, 2 * nr);
     }
-    if (!m->xb || !m->last || !m->b.dst || m->stack->acts(m, n_tok, n_seq, err, errlen)) {
-        if (!m->xb || !m->last || !m->b.dst)
+    if (m->n_mtp) {
+        m->mtp_cat = gpu_new(g, GPU_F32, 2 * m->c.hidden_size, n_tok, n_seq, 1, "mtp_cat");
+        m->mtp_x = gpu_new(g, GPU_F32, m->c.hidden_size, n_tok, n_seq, 1, "mtp_x");
+    }
+    int ok = m->xb && m->last && m->b.dst && (!m->n_mtp || (m->mtp_cat && m->mtp_x));
+    if (!ok || m->stack->acts(m, n_tok, n_seq, err, errlen)) {
+        if (!ok)
             snprintf(err, errlen, "activations for %d tokens: %s", n_tok * n_seq, gpu_errmsg());
         gpu_clear_error(m->ctx);
         free_common_acts(m);
@@ -225,6 +258,31 @@ static int place_rows(lm *m, int n_tok, int n_rows, const int *slot, const int *
     return rc;
 }
 
+/* The end of a forward of x [D, n_tok, S] (the batch's): xb = norm(x), each row's last
+ * token into last, and the logits of the last tokens or all (none without logits). */
+static int heads(lm *m, gpu_tensor *x, gpu_tensor *norm, int all, float *logits, char *err,
+                 size_t errlen)
+{
+    gpu_ctx *g = m->ctx;
+    int64_t D = m->c.hidden_size, n_tok = m->b.n_tok, S = m->b.n_rows;
+    gpu_rmsnorm(g, m->xb, x, norm, m->c.rms_norm_eps);
+    gpu_tensor *lv = gpu_view(g, m->xb, D, 1, S, 1, D, D * n_tok, D * n_tok * S, (n_tok - 1) * D);
+    gpu_tensor *lc = gpu_view(g, m->last, D, 1, S, 1, D, D, D * S, 0);
+    int rc = lv && lc ? gpu_copy(g, lc, lv) : -1;
+    gpu_free(g, lv);
+    gpu_free(g, lc);
+    if (rc) return -1;
+    if (!logits) {
+        if (gpu_sync(g)) return snprintf(err, errlen, "forward: %s", gpu_errmsg()), -1;
+        return 0;
+    }
+    if (!all) return lm_head(m, m->last, (int)S, logits, err, errlen);
+    gpu_tensor *h = gpu_view(g, m->xb, D, n_tok * S, 1, 1, D, D * n_tok * S, D * n_tok * S, 0);
+    rc = h ? lm_head(m, h, (int)(n_tok * S), logits, err, errlen) : -1;
+    gpu_free(g, h);
+    return rc;
+}
+
 int lm_forward_rows(lm *m, gpu_tensor *x, int n_tok, const int *slot, const int *pos, int all,
                     float *logits, char *err, size_t errlen)
 {
@@ -246,29 +304,7 @@ int lm_forward_rows(lm *m, gpu_tensor *x, int n_tok, const int *slot, const int 
         rc = m->stack->layer(m, i, x, &m->b, err, errlen);
         capture(m, i, x);
     }
-    if (rc == 0) {
-        gpu_rmsnorm(g, m->xb, x, m->norm, m->c.rms_norm_eps); /* what heads read */
-        /* each row's last token */
-        gpu_tensor *lv = gpu_view(g, m->xb, D, 1, S, 1, D, D * n_tok, D * n_tok * S,
-                                  (int64_t)(n_tok - 1) * D);
-        gpu_tensor *lc = gpu_view(g, m->last, D, 1, S, 1, D, D, D * S, 0);
-        rc = lv && lc ? gpu_copy(g, lc, lv) : -1;
-        gpu_free(g, lv);
-        gpu_free(g, lc);
-    }
-    if (rc == 0) {
-        if (!logits) {
-            rc = gpu_sync(g);
-            if (rc) snprintf(err, errlen, "forward: %s", gpu_errmsg());
-        } else if (all) {
-            gpu_tensor *h = gpu_view(g, m->xb, D, (int64_t)n_tok * S, 1, 1, D, D * n_tok * S,
-                                     D * n_tok * S, 0);
-            rc = h ? lm_head(m, h, n_tok * S, logits, err, errlen) : -1;
-            gpu_free(g, h);
-        } else {
-            rc = lm_head(m, m->last, S, logits, err, errlen);
-        }
-    }
+    if (rc == 0) rc = heads(m, x, m->norm, all, logits, err, errlen);
     if (rc) {
         if (!err[0] || !strstr(err, ":")) snprintf(err, errlen, "forward: %s", gpu_errmsg());
         gpu_clear_error(g);
@@ -293,6 +329,41 @@ int lm_forward(lm *m, gpu_tensor *x, int n_tok, int pos, int all, float *logits,
     return rc;
 }
 
+int lm_mtp(lm *m, const int32_t *next, int all, float *logits, char *err, size_t errlen)
+{
+    gpu_ctx *g = m->ctx;
+    const lm_batch *b = &m->b;
+    int64_t D = m->c.hidden_size, T = b->n_tok, S = b->n_rows, N = T * S;
+    if (!m->n_mtp || !m->n_tok) {
+        snprintf(err, errlen, "multi-token prediction needs its layer loaded and a forward");
+        return -1;
+    }
+    gpu_tensor *e = lm_embed_rows(m, next, (int)T, (int)S, err, errlen);
+    if (!e) return -1;
+    /* mtp_cat = [enorm(e); hnorm(h)] per token, h the forward's final hidden states (xb) */
+    gpu_tensor *ce = gpu_view(g, m->mtp_cat, D, T, S, 1, 2 * D, 2 * D * T, 2 * D * N, 0);
+    gpu_tensor *ch = gpu_view(g, m->mtp_cat, D, T, S, 1, 2 * D, 2 * D * T, 2 * D * N, D);
+    int rc = !ce || !ch;
+    if (!rc) {
+        gpu_rmsnorm(g, m->mtp_x, e, m->mtp_enorm, m->c.rms_norm_eps);
+        gpu_copy(g, ce, m->mtp_x);
+        gpu_rmsnorm(g, m->mtp_x, m->xb, m->mtp_hnorm, m->c.rms_norm_eps);
+        gpu_copy(g, ch, m->mtp_x);
+        rc = gpu_matmul(g, m->mtp_x, m->mtp_eh, m->mtp_cat);
+    }
+    gpu_free(g, ce);
+    gpu_free(g, ch);
+    gpu_free(g, e);
+    if (!rc) rc = m->stack->layer(m, m->c.n_layers, m->mtp_x, b, err, errlen);
+    if (!rc) rc = heads(m, m->mtp_x, m->mtp_norm, all, logits, err, errlen);
+    if (rc) {
+        if (!err[0] || !strstr(err, ":")) snprintf(err, errlen, "MTP: %s", gpu_errmsg());
+        gpu_clear_error(g);
+    }
+    return rc ? -1 : 0;
+}
+
+int lm_has_mtp(const lm *m) { return m->n_mtp; }
 gpu_tensor *lm_hidden(lm *m) { return m->xb; }
 gpu_tensor *lm_last_hidden(lm *m) { return m->last; }
 

@@ -13,6 +13,7 @@ typedef struct {
     int n_ctx;      /* KV cache positions per sequence */
     int n_seq;      /* cache slots: sequences that can run together */
     int quant;      /* loader's --quant (QUANT_KEEP or a gpu_type) */
+    int mtp;        /* also load DeepSeek V3's multi-token prediction layer */
 } lm_options;
 
 typedef struct lm lm;
@@ -38,6 +39,15 @@ int lm_forward_rows(lm *m, gpu_tensor *x, int n_tok, const int *slot, const int 
 /* The same for one row per slot, all at positions pos .. pos+n_tok-1. */
 int lm_forward(lm *m, gpu_tensor *x, int n_tok, int pos, int all, float *logits, char *err,
                size_t errlen);
+
+/* DeepSeek V3's multi-token prediction layer (model.layers.N, N = num_hidden_layers), after
+ * a forward: for each token of it at position i, given next = the token at i+1 ([n_rows]
+ * [n_tok], the forward's rows), the logits of the token at i+2 (as lm_forward_rows gives
+ * them, the last token's or all): x = eh_proj([enorm(embed(next)); hnorm(h_i)]) through the
+ * layer, on its own cache at position i, then shared_head.norm and the head. The checkpoint's
+ * copies of the embedding and head are the main model's, which are used. */
+int lm_mtp(lm *m, const int32_t *next, int all, float *logits, char *err, size_t errlen);
+int lm_has_mtp(const lm *m);
 
 /* After a forward: the final normalised hidden states [D, n_tok, n_rows] (valid until the
  * next forward), for heads other than the language model's own (Janus' gen_head). */

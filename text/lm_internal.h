@@ -29,10 +29,14 @@ struct lm {
     gpu_tensor *embed;           /* (V, D) */
     gpu_tensor *norm;            /* (D) */
     gpu_tensor *head;            /* (V, D); the embedding when tied */
+    int n_mtp;                   /* 1: the stack loaded layer n_layers, the MTP's */
+    gpu_tensor *mtp_enorm, *mtp_hnorm, *mtp_norm; /* (D) */
+    gpu_tensor *mtp_eh;          /* (D, 2D) */
     int n_tok, n_seq;            /* activations are sized for n_tok tokens of n_seq rows */
     gpu_tensor *xb;              /* [D, n_tok, n_seq] normalised input of a block */
     gpu_tensor *last;            /* [D, n_seq] each row's last hidden state */
     gpu_tensor *rows;            /* I32: slot, pos and dst of lm_batch */
+    gpu_tensor *mtp_in, *mtp_cat, *mtp_x; /* MTP: [D], [2D] and [D] by n_tok x n_seq */
     lm_batch b;
     gpu_tensor *logits;
     int logits_rows;
@@ -40,7 +44,7 @@ struct lm {
 };
 
 struct lm_stack {
-    /* Layer weights named prefix + "model.layers.N...", caches for o->n_ctx x o->n_seq slots
+    /* Layer weights named prefix + "model.layers.N..." (N < n_layers + n_mtp), caches for o->n_ctx x o->n_seq slots
      * laid out position-major ([.., n_slot, n_ctx]: the rows in use are one short span). */
     int (*load)(lm *m, const checkpoint *ck, const char *prefix, char *err, size_t errlen);
     void (*free)(lm *m);
