@@ -88,6 +88,9 @@ int bench_text(int argc, char **argv)
     int n_prompt = 512, n_gen = 128;
     model_options o = {.device = cli_device_arg(&argc, argv), .n_seq = 1, .quant = QUANT_KEEP};
     if (o.device == -2) return cli_error("--device needs a device index");
+    int kv = cli_kv_cache_arg(&argc, argv);
+    if (kv < 0) return cli_error("--kv-cache: use f16 or f32");
+    o.kv_f32 = kv;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) dir = argv[++i];
         else if (strcmp(argv[i], "--quant") == 0 && i + 1 < argc) qname = argv[++i];

@@ -21,6 +21,9 @@ int cmd_detokenize(int argc, char **argv);
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Parses --device N from argv (removing it); -1 when absent. Returns -2 on a bad value. */
 int cli_device_arg(int *argc, char **argv);
+/* Parses --kv-cache f16|f32 from argv (removing it): 1 for f32, 0 for f16 or when absent,
+ * -2 on a bad value. */
+int cli_kv_cache_arg(int *argc, char **argv);
 /* The model directory: given (--model) if not NULL, else $VKSEEK_MODEL, else the built-in
  * model (buf holds its path). NULL, with the error printed, when there is none. */
 const char *cli_model_dir(const char *given, char *buf, size_t len);

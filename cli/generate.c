@@ -286,6 +286,9 @@ int cmd_generate(int argc, char **argv)
     gp.sampling.temperature = 1.0f;
     model_options mo = {.device = cli_device_arg(&argc, argv), .quant = QUANT_KEEP, .need_tokenizer = 1};
     if (mo.device == -2) return cli_error("--device needs a device index");
+    int kv = cli_kv_cache_arg(&argc, argv);
+    if (kv < 0) return cli_error("--kv-cache: use f16 or f32");
+    mo.kv_f32 = kv;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;

@@ -18,6 +18,9 @@ int cmd_logits(int argc, char **argv)
     int all = 0;
     model_options o = {.device = cli_device_arg(&argc, argv), .quant = QUANT_KEEP, .n_seq = 1};
     if (o.device == -2) return cli_error("--device needs a device index");
+    int kv = cli_kv_cache_arg(&argc, argv);
+    if (kv < 0) return cli_error("--kv-cache: use f16 or f32");
+    o.kv_f32 = kv;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) dir = argv[++i];
         else if (strcmp(argv[i], "--tokens") == 0 && i + 1 < argc) tokens = argv[++i];

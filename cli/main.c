@@ -37,6 +37,7 @@ static const char usage[] =
     "options:\n"
     "  --device N           use Vulkan device N (also $VKSEEK_DEVICE); default: the first\n"
     "                       discrete GPU, else integrated, else the CPU\n"
+    "  --kv-cache f16|f32   the KV cache's format (default f16: half the memory; f32 is exact)\n"
     "  without --model (or DIR), commands use $VKSEEK_MODEL, else the built-in model\n"
     "  (models/vkseek-shapes: a small Janus on a DeepSeek-V3 stack, trained by tools/train)\n"
     "environment:\n"
@@ -67,6 +68,19 @@ int cli_device_arg(int *argc, char **argv)
         return (int)v;
     }
     return -1;
+}
+
+int cli_kv_cache_arg(int *argc, char **argv)
+{
+    for (int i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], "--kv-cache") != 0) continue;
+        if (i + 1 >= *argc || (strcmp(argv[i + 1], "f16") && strcmp(argv[i + 1], "f32"))) return -2;
+        int f32 = !strcmp(argv[i + 1], "f32");
+        memmove(&argv[i], &argv[i + 2], (size_t)(*argc - i - 2) * sizeof *argv);
+        *argc -= 2;
+        return f32;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)

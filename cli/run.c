@@ -52,6 +52,8 @@ static int parse(int argc, char **argv, run_opts *o, int need_prompt)
     o->mo = (model_options){.device = cli_device_arg(&argc, argv), .quant = QUANT_KEEP,
                             .n_seq = 1, .need_tokenizer = 1};
     if (o->mo.device == -2) return cli_error("--device needs a device index"), -1;
+    if ((o->mo.kv_f32 = cli_kv_cache_arg(&argc, argv)) < 0)
+        return cli_error("--kv-cache: use f16 or f32"), -1;
     o->gp.sampling = sampler_defaults();
     o->gp.max_tokens = 512;
     o->gp.stop = o->stops;

@@ -25,6 +25,7 @@ static const char usage[] =
     "  --quant Q          weight format on the device: keep, f16, bf16, q8_0, q4_0\n"
     "  --speculative mtp  DeepSeek V3/R1: draft each next token with the checkpoint's\n"
     "                     multi-token prediction layer and verify two at a time\n"
+    "  --kv-cache f16|f32 the KV cache's format (default f16)\n"
     "  --device N         Vulkan device\n"
     "routes: POST /v1/chat/completions, POST /v1/images/generations, GET /v1/models,\n"
     "        GET /health, GET /metrics, GET /gallery, GET /gallery/ID.png\n";
@@ -35,6 +36,9 @@ int cmd_serve(int argc, char **argv)
                        .max_body = 8u << 20, .timeout = 60, .quant = QUANT_KEEP,
                        .device = cli_device_arg(&argc, argv), .api_key = getenv("VKSEEK_API_KEY")};
     if (o.device == -2) return cli_error("--device needs a device index");
+    int kv = cli_kv_cache_arg(&argc, argv);
+    if (kv < 0) return cli_error("--kv-cache: use f16 or f32");
+    o.kv_f32 = kv;
     const char *dir = NULL, *qname = "keep";
     char dir_buf[4096], gal[4096];
     for (int i = 1; i < argc; i++) {

@@ -37,7 +37,7 @@ model *model_open(const char *dir, const model_options *o, char *err, size_t err
     }
     const lm_config *c = &m->cfg.lm;
     lm_options lo = {.n_ctx = o->n_ctx, .n_seq = o->n_seq > 0 ? o->n_seq : 1, .quant = o->quant,
-                     .mtp = o->mtp};
+                     .mtp = o->mtp, .kv_f32 = o->kv_f32};
     if (lo.n_ctx <= 0) lo.n_ctx = c->max_position_embeddings < 4096 ? c->max_position_embeddings : 4096;
     if (m->tok && tok_vocab_size(m->tok) > c->vocab_size) {
         snprintf(err, errlen, "%s: the tokenizer's %d ids do not fit the model's vocabulary of %d",

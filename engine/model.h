@@ -17,6 +17,7 @@ typedef struct {
     int n_seq;             /* sequences run together (1 for a chat) */
     int need_tokenizer;    /* fail when tokenizer.json is missing */
     int mtp;               /* load the multi-token prediction layer (--speculative mtp) */
+    int kv_f32;            /* an f32 KV cache (default f16) */
 } model_options;
 
 typedef struct {

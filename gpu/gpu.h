@@ -134,8 +134,9 @@ int gpu_get_rows(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *table, gpu_tensor *ids
  * w [n] f32 (ids and w may be views). An id may repeat only across calls, not within one
  * (MoE: one call per expert). Out-of-range ids are skipped. */
 int gpu_add_rows(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *src, gpu_tensor *ids, gpu_tensor *w);
-/* y[:, ids[i]] = src[:, i]: new keys and values into their cache rows. y [D, R] f32 may be
- * a 2-D view with strided rows (part of each cache row); ids distinct, out-of-range skipped. */
+/* y[:, ids[i]] = src[:, i]: new keys and values into their cache rows. y [D, R] f32 or f16
+ * (D, its start and row stride even) may be a 2-D view with strided rows (part of each cache
+ * row); ids distinct, out-of-range skipped. */
 int gpu_set_rows(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *src, gpu_tensor *ids);
 
 /* Row norms over ne0: y = x / rms(x) * w;  y = (x - mean) / std * w + b. w, b [ne0] f32;

@@ -195,7 +195,8 @@ static int scatter_rows(gpu_ctx *ctx, const char *op, gpu_tensor *y, gpu_tensor 
 {
     if (ctx->failed) return -1;
     char sy[160], ss[160], si[160];
-    if (gpu_check_type(ctx, op, y, GPU_F32) || gpu_check_type(ctx, op, src, GPU_F32) ||
+    int f16 = !w && y->type == GPU_F16; /* an f16 cache */
+    if ((!f16 && gpu_check_type(ctx, op, y, GPU_F32)) || gpu_check_type(ctx, op, src, GPU_F32) ||
         gpu_check_type(ctx, op, ids, GPU_I32) || (w && gpu_check_type(ctx, op, w, GPU_F32)) ||
         gpu_check_contiguous(ctx, op, src) || gpu_check_contiguous(ctx, op, ids) ||
         (w && gpu_check_contiguous(ctx, op, w)) || gpu_check_distinct(ctx, op, y, src))
@@ -204,7 +205,8 @@ static int scatter_rows(gpu_ctx *ctx, const char *op, gpu_tensor *y, gpu_tensor 
     int64_t D = y->ne[0], R = gpu_nelem(y) / D, n = gpu_nelem(ids);
     int flat = gpu_is_contiguous(y) || (y->ne[2] == 1 && y->ne[3] == 1 && y->nb[0] == 1);
     if (!flat || src->ne[0] != D || gpu_nelem(src) != D * n || (w && gpu_nelem(w) != n) ||
-        n > 65535 || (y->ne[1] > 1 && y->nb[1] < D))
+        n > 65535 || (y->ne[1] > 1 && y->nb[1] < D) ||
+        (f16 && (D % 2 || (y->ne[1] > 1 && y->nb[1] % 2))))
         return gpu_fail(ctx, "%s: shapes do not fit: y %s, src %s, ids %s", op,
                         gpu_shape_str(y, sy, sizeof sy), gpu_shape_str(src, ss, sizeof ss),
                         gpu_shape_str(ids, si, sizeof si));
@@ -214,13 +216,17 @@ static int scatter_rows(gpu_ctx *ctx, const char *op, gpu_tensor *y, gpu_tensor 
         gpu_bind_tensor(ctx, &b[2], ids, 0, &ids_off) ||
         gpu_bind_tensor(ctx, &b[3], w ? w : src, 0, w ? &w_off : NULL)) /* src: unread stand-in */
         return -1;
+    if (f16 && y_off % 2)
+        return gpu_fail(ctx, "%s: an f16 y %s must start at an even element", op,
+                        gpu_shape_str(y, sy, sizeof sy));
     int64_t nb1 = gpu_is_contiguous(y) ? D : y->nb[1];
     struct { uint32_t D, n, rows, ids_off, w_off, y_off, y_nb1, set; } pc = {
         (uint32_t)D, (uint32_t)n, (uint32_t)R, ids_off, w_off, y_off, (uint32_t)nb1, w == NULL};
-    gpu_dispatch_desc d = {.op = op, .shader = "add_rows", .binds = b, .n_binds = 4, .push = &pc,
-                           .push_size = sizeof pc, .loop_iters = 1};
+    gpu_dispatch_desc d = {.op = op, .shader = f16 ? "set_rows_f16" : "add_rows", .binds = b,
+                           .n_binds = 4, .push = &pc, .push_size = sizeof pc, .loop_iters = 1};
     d.n_spec = gpu_spec_base(ctx, d.spec, ctx->wg);
-    d.groups[0] = gpu_div_up((uint64_t)D, ctx->wg), d.groups[1] = (uint32_t)n, d.groups[2] = 1;
+    d.groups[0] = gpu_div_up((uint64_t)(f16 ? D / 2 : D), ctx->wg);
+    d.groups[1] = (uint32_t)n, d.groups[2] = 1;
     return gpu_dispatch(ctx, &d);
 }
 

@@ -26,7 +26,8 @@ static void *engine_main(void *arg)
     server *sv = arg;
     char err[512];
     model_options mo = {.device = sv->o.device, .quant = sv->o.quant, .n_ctx = sv->o.n_ctx,
-                        .n_seq = sv->o.max_batch, .need_tokenizer = 1, .mtp = sv->o.mtp};
+                        .n_seq = sv->o.max_batch, .need_tokenizer = 1, .mtp = sv->o.mtp,
+                        .kv_f32 = sv->o.kv_f32};
     model *m = model_open(sv->o.model_dir, &mo, err, sizeof err);
     janus *j = m && m->cfg.is_janus ? janus_load(m, sv->o.quant, err, sizeof err) : NULL;
     chat_template t;

@@ -16,6 +16,7 @@ typedef struct {
     unsigned timeout;          /* seconds a connection may stay idle */
     int quant, device, n_ctx;
     int mtp;                   /* --speculative mtp */
+    int kv_f32;                /* --kv-cache f32 */
 } serve_options;
 
 /* Serves until SIGINT or SIGTERM; the exit status (0 after a clean shutdown). */

@@ -42,7 +42,7 @@ static void test_logits_match_golden(void)
     char out[4096], err[256];
     const char *ids = "0 109 43 490 418 163 32 446 25 208 479 136 398 101 324 278 60 289 88 286";
     char args[512];
-    snprintf(args, sizeof args, "logits --model golden/deepseek/v3-tiny --tokens \"%s\" -o /tmp/vkseek-cli-logits.bin", ids);
+    snprintf(args, sizeof args, "logits --model golden/deepseek/v3-tiny --kv-cache f32 --tokens \"%s\" -o /tmp/vkseek-cli-logits.bin", ids);
     int rc = run(args, out, sizeof out);
     if (!th_expect(rc == 0, "vkseek logits exit %d: %s", rc, out)) return;
     float got[512];
@@ -73,6 +73,8 @@ static void test_commands(void)
         {"logits --model golden/deepseek/v3-tiny --tokens \"1 -3\" -o /tmp/x.bin", "non-negative"},
         {"logits --model /nonexistent --tokens \"1\" -o /tmp/x.bin", "config.json"},
         {"inspect golden/deepseek/v3-tiny --quant q3", "--quant"},
+        {"run --model data/tiny-chat --kv-cache f64 -p hi", "--kv-cache"},
+        {"run --model data/tiny-chat --speculative eagle -p hi", "mtp"},
         {"inspect /nonexistent-model", "nonexistent-model"},
         {"frobnicate", "unknown command"},
         {"devices --device 99", "does not exist"},

@@ -29,7 +29,8 @@ static int argmax(const float *x, int n)
 }
 
 /* layers: how many per-layer goldens this prompt has (p20 all, p40 none). */
-static void run_prompt(const char *tag, lm *m, safetensors *gold, const char *p, int n_layers)
+static void run_prompt(const char *tag, lm *m, safetensors *gold, const char *p, int n_layers,
+                       double tol)
 {
     char err[512], name[128], what[160];
     snprintf(name, sizeof name, "%s.prompt", p);
@@ -54,7 +55,7 @@ static void run_prompt(const char *tag, lm *m, safetensors *gold, const char *p,
         double big = 0;
         for (int64_t k = 0; h && k < tf_nelem(h); k++) big = fmax(big, fabs(((const float *)h->data)[k]));
         snprintf(what, sizeof what, "%s %s: hidden state after layer %d", tag, p, i);
-        if (h) th_check_abs(what, (const float *)h->data, got, tf_nelem(h), 1e-4 * fmax(1, big));
+        if (h) th_check_abs(what, (const float *)h->data, got, tf_nelem(h), tol * fmax(1, big));
         free(got);
         lm_capture(m, i, NULL);
         gpu_free(T, cap[i]);
@@ -62,7 +63,7 @@ static void run_prompt(const char *tag, lm *m, safetensors *gold, const char *p,
     snprintf(name, sizeof name, "%s.prefill.logits_all", p);
     const tf_tensor *la = golden(gold, name);
     snprintf(what, sizeof what, "%s %s: all prompt logits", tag, p);
-    if (la) th_check_abs(what, (const float *)la->data, logits, tf_nelem(la), 1e-4);
+    if (la) th_check_abs(what, (const float *)la->data, logits, tf_nelem(la), tol);
 
     snprintf(name, sizeof name, "%s.decode.tokens", p);
     const tf_tensor *tok = golden(gold, name);
@@ -86,15 +87,19 @@ static void run_prompt(const char *tag, lm *m, safetensors *gold, const char *p,
     th_expect(ok, "%s %s: decode: %s", tag, p, err);
     th_expect(same, "%s %s: the 16 greedy tokens equal the golden ones", tag, p);
     snprintf(what, sizeof what, "%s %s: decode logits over the latent cache", tag, p);
-    th_check_abs(what, (const float *)dl->data, steps, tf_nelem(dl), 1e-4);
+    th_check_abs(what, (const float *)dl->data, steps, tf_nelem(dl), tol);
     free(logits), free(steps);
 }
 
-static void run_case(const char *dir, const char *golden_dir, int quant)
+/* kv_f32: the README's tolerance (1e-4); the default f16 KV cache rounds the latents and
+ * keys (~2e-3 here): our own looser bound of 1e-2, and the same greedy tokens. */
+static void run_case(const char *dir, const char *golden_dir, int quant, int kv_f32)
 {
     char err[512], path[256], tag[96];
+    double tol = kv_f32 ? 1e-4 : 1e-2;
     snprintf(path, sizeof path, "golden/deepseek/%s", dir);
-    snprintf(tag, sizeof tag, "%s %s", dir, quant == QUANT_KEEP ? "bf16" : gpu_type_name((gpu_type)quant));
+    snprintf(tag, sizeof tag, "%s %s%s", dir, quant == QUANT_KEEP ? "bf16" : gpu_type_name((gpu_type)quant),
+             kv_f32 ? "" : ", f16 cache");
     model_config cfg;
     checkpoint *ck;
     safetensors *gold;
@@ -107,13 +112,13 @@ static void run_case(const char *dir, const char *golden_dir, int quant)
         ckpt_close(ck);
         return;
     }
-    lm_options o = {.n_ctx = 64, .n_seq = 1, .quant = quant};
+    lm_options o = {.n_ctx = 64, .n_seq = 1, .quant = quant, .kv_f32 = kv_f32};
     lm *m = lm_load(T, ck, &cfg.lm, "", &o, err, sizeof err);
     if (th_expect(m != NULL, "%s: load: %s", tag, err)) {
-        run_prompt(tag, m, gold, "p20", cfg.lm.n_layers);
+        run_prompt(tag, m, gold, "p20", cfg.lm.n_layers, tol);
         lm_free(m);
         m = lm_load(T, ck, &cfg.lm, "", &o, err, sizeof err); /* a fresh cache */
-        if (m) run_prompt(tag, m, gold, "p40", 0);
+        if (m) run_prompt(tag, m, gold, "p40", 0, tol);
         lm_free(m);
     }
     st_close(gold);
@@ -123,10 +128,12 @@ static void run_case(const char *dir, const char *golden_dir, int quant)
 int main(void)
 {
     th_init("test_deepseek");
-    run_case("v3-tiny", "v3-tiny", QUANT_KEEP);
-    run_case("v3-tiny-sharded", "v3-tiny", QUANT_KEEP);
-    run_case("v2lite-tiny", "v2lite-tiny", QUANT_KEEP);
+    run_case("v3-tiny", "v3-tiny", QUANT_KEEP, 1);
+    run_case("v3-tiny-sharded", "v3-tiny", QUANT_KEEP, 1);
+    run_case("v2lite-tiny", "v2lite-tiny", QUANT_KEEP, 1);
     /* f16 weights: these bf16 values convert exactly (but for tiny ones), same tolerance */
-    run_case("v3-tiny", "v3-tiny", GPU_F16);
+    run_case("v3-tiny", "v3-tiny", GPU_F16, 1);
+    run_case("v3-tiny", "v3-tiny", QUANT_KEEP, 0);
+    run_case("v2lite-tiny", "v2lite-tiny", QUANT_KEEP, 0);
     return th_finish();
 }

@@ -41,7 +41,7 @@ static int argmax(const float *x, int n)
 static void understanding(void)
 {
     char err[512];
-    model_options o = {.device = -1, .quant = QUANT_KEEP, .n_seq = 1, .n_ctx = 64};
+    model_options o = {.device = -1, .quant = QUANT_KEEP, .n_seq = 1, .n_ctx = 64, .kv_f32 = 1};
     model *m = model_open(DIR, &o, err, sizeof err);
     janus *j = m ? janus_load(m, QUANT_KEEP, err, sizeof err) : NULL;
     if (!th_expect(j != NULL, "load: %s", err)) {
@@ -127,7 +127,7 @@ static void understanding(void)
 static void generation(void)
 {
     char err[512];
-    model_options o = {.device = -1, .quant = QUANT_KEEP, .n_seq = 2, .n_ctx = 64};
+    model_options o = {.device = -1, .quant = QUANT_KEEP, .n_seq = 2, .n_ctx = 64, .kv_f32 = 1};
     model *m = model_open(DIR, &o, err, sizeof err);
     janus *j = m ? janus_load(m, QUANT_KEEP, err, sizeof err) : NULL;
     if (!th_expect(j != NULL, "load for generation: %s", err)) {

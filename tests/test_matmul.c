@@ -103,15 +103,15 @@ static void test_add_rows(int64_t D, int64_t R, int64_t n)
     gpu_free(T, Iv), gpu_free(T, Wv), gpu_free(T, Y), gpu_free(T, S), gpu_free(T, I), gpu_free(T, Wt);
 }
 
-/* y[:, ids[i]] = src[:, i] into columns [col, col+D) of rows W wide (a cache view): the
- * other columns and rows keep their values; an out-of-range id is skipped. */
-static void test_set_rows(int64_t W, int64_t col, int64_t D, int64_t R, int64_t n)
+/* y[:, ids[i]] = src[:, i] into columns [col, col+D) of rows W wide (a cache view, f32 or
+ * f16): the other columns and rows keep their values; an out-of-range id is skipped. */
+static void test_set_rows(gpu_type type, int64_t W, int64_t col, int64_t D, int64_t R, int64_t n)
 {
     float *y0 = th_randv(W * R, 1.0f), *src = th_randv(D * n, 1.0f);
     float *ids = th_alloc((size_t)n * 4);
     for (int64_t i = 0; i < n; i++) ids[i] = (float)((i * 5 + 2) % R); /* distinct: 5 coprime */
     ids[n - 1] = (float)(R + 3);
-    gpu_tensor *Y = th_tensor(GPU_F32, W, R, 1, 1, y0), *S = th_tensor(GPU_F32, D, n, 1, 1, src);
+    gpu_tensor *Y = th_tensor(type, W, R, 1, 1, y0), *S = th_tensor(GPU_F32, D, n, 1, 1, src);
     gpu_tensor *I = th_tensor(GPU_I32, n, 1, 1, 1, ids);
     gpu_tensor *Yv = gpu_view(T, Y, D, R, 1, 1, W, W * R, W * R, col);
     TH_OK(gpu_set_rows(T, Yv, S, I));
@@ -121,7 +121,11 @@ static void test_set_rows(int64_t W, int64_t col, int64_t D, int64_t R, int64_t 
         if (r >= R) continue;
         for (int64_t d = 0; d < D; d++) y0[r * W + col + d] = src[i * D + d];
     }
-    th_check("set_rows into a strided view", y0, got, W * R, 0);
+    if (type == GPU_F16) /* what the cache holds: every value rounded to f16 */
+        for (int64_t i = 0; i < W * R; i++) y0[i] = ref_half(gpu_f32_to_f16(y0[i]));
+    char what[64];
+    snprintf(what, sizeof what, "set_rows into a strided %s view", gpu_type_name(type));
+    th_check(what, y0, got, W * R, 0);
     free(y0), free(src), free(ids), free(got);
     gpu_free(T, Yv), gpu_free(T, Y), gpu_free(T, S), gpu_free(T, I);
 }
@@ -150,8 +154,11 @@ int main(void)
         test_batched(types[i], 128, 33, 20, 3); /* the tiled path */
     }
     test_add_rows(70, 11, 9);
-    test_set_rows(576, 512, 64, 13, 6); /* MLA: the rope tail of each cache row */
-    test_set_rows(300, 0, 300, 7, 7);   /* whole rows */
+    for (int f16 = 0; f16 < 2; f16++) {
+        gpu_type t = f16 ? GPU_F16 : GPU_F32;
+        test_set_rows(t, 576, 512, 64, 13, 6); /* MLA: the rope tail of each cache row */
+        test_set_rows(t, 300, 0, 300, 7, 7);   /* whole rows */
+    }
     test_matmul_shape(GPU_F16, 18432, 37, 8);
     test_matmul_shape(GPU_Q4_0, 18432, 21, 5);
     return th_finish();

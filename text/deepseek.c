@@ -226,7 +226,7 @@ static int ds_load(lm *m, const checkpoint *ck, const char *prefix, char *err, s
             lm_check_shape(L->kv_a, D, d->r + d->R, i, err, errlen) ||
             lm_check_shape(L->wo, d->H * d->Vd, D, i, err, errlen))
             return -1;
-        L->cache = gpu_new(m->ctx, GPU_F32, d->r + d->R, 1, m->o.n_seq, m->o.n_ctx, "mla_cache");
+        L->cache = gpu_new(m->ctx, lm_kv_type(m), d->r + d->R, 1, m->o.n_seq, m->o.n_ctx, "mla_cache");
         if (!L->cache) return snprintf(err, errlen, "KV cache: %s", gpu_errmsg()), -1;
     }
     return 0;

@@ -105,8 +105,8 @@ static int llama_load(lm *m, const checkpoint *ck, const char *prefix, char *err
             lm_check_shape(L->w_up, D, F, i, err, errlen) ||
             lm_check_shape(L->w_down, F, D, i, err, errlen))
             return -1;
-        L->k_cache = gpu_new(m->ctx, GPU_F32, hd, c->n_kv_heads, m->o.n_seq, m->o.n_ctx, "k_cache");
-        L->v_cache = gpu_new(m->ctx, GPU_F32, hd, c->n_kv_heads, m->o.n_seq, m->o.n_ctx, "v_cache");
+        L->k_cache = gpu_new(m->ctx, lm_kv_type(m), hd, c->n_kv_heads, m->o.n_seq, m->o.n_ctx, "k_cache");
+        L->v_cache = gpu_new(m->ctx, lm_kv_type(m), hd, c->n_kv_heads, m->o.n_seq, m->o.n_ctx, "v_cache");
         if (!L->k_cache || !L->v_cache) {
             snprintf(err, errlen, "KV cache: %s", gpu_errmsg());
             return -1;

@@ -18,6 +18,8 @@ gpu_tensor *lm_weight(lm *m, const checkpoint *ck, const char *prefix, const cha
     return load_tensor(m->ctx, ck, full, type, err, errlen);
 }
 
+gpu_type lm_kv_type(const lm *m) { return m->o.kv_f32 ? GPU_F32 : GPU_F16; }
+
 int lm_check_shape(const gpu_tensor *t, int64_t ne0, int64_t ne1, int layer, char *err,
                    size_t errlen)
 {

@@ -14,6 +14,7 @@ typedef struct {
     int n_seq;      /* cache slots: sequences that can run together */
     int quant;      /* loader's --quant (QUANT_KEEP or a gpu_type) */
     int mtp;        /* also load DeepSeek V3's multi-token prediction layer */
+    int kv_f32;     /* keep the KV cache in f32 (default f16: half the memory and reads) */
 } lm_options;
 
 typedef struct lm lm;

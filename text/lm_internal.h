@@ -62,6 +62,8 @@ extern const lm_stack deepseek_stack;
 gpu_tensor *lm_weight(lm *m, const checkpoint *ck, const char *prefix, const char *name,
                       int matrix, char *err, size_t errlen);
 /* Fails with a message naming t unless t is [ne1 rows, ne0 columns]. */
+/* The KV cache's element type (lm_options.kv_f32). */
+gpu_type lm_kv_type(const lm *m);
 int lm_check_shape(const gpu_tensor *t, int64_t ne0, int64_t ne1, int layer, char *err,
                    size_t errlen);
 /* Writes src [w, n_tok, n_rows] (contiguous) into columns [col, col+w) of the batch's cache
