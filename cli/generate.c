@@ -38,6 +38,8 @@ static const char usage[] =
     "                   R again with new seeds, Space pause, Esc/Q close (stops, writes nothing\n"
     "                   unfinished); after the run it stays open until closed\n"
     "  --quant Q        weight format on the device: keep, f16, bf16, q8_0, q4_0\n"
+    "  --ctx N          context per sequence (default: a prompt of 256 tokens and the image's)\n"
+    "  --kv-cache F     the KV cache's format, f16 (default) or f32\n"
     "  --device N       Vulkan device\n"
     "without --model: $VKSEEK_MODEL, else the built-in model\n";
 
@@ -242,6 +244,12 @@ static int generate_prompt(gen_run *r, const char *prompt, int first, uint64_t *
     char err[512];
     uint64_t seed = r->gp.sampling.seed + (uint64_t)first;
     if (prompt_image(r->m, prompt, &ids, &n_ids, &pad, err, sizeof err)) return cli_error("%s", err);
+    int need = (int)n_ids + janus_image_tokens(r->j);
+    if (need > lm_ctx(r->m->lm)) {
+        free(ids);
+        return cli_error("the prompt has %zu tokens: with the image's %d it needs --ctx %d",
+                         n_ids, janus_image_tokens(r->j), need);
+    }
     progress pg = {.tty = isatty(2) && !r->lv, .size = S, .rgb = rgb};
     int rc = draw_again(r, ids, (int)n_ids, pad, prompt, &seed, &pg);
     free(ids);
@@ -284,7 +292,8 @@ int cmd_generate(int argc, char **argv)
     int n = 1, quality = 0, want_preview = 0;
     janus_gen_params gp = {.cfg = 5.0f, .sampling = sampler_defaults()};
     gp.sampling.temperature = 1.0f;
-    model_options mo = {.device = cli_device_arg(&argc, argv), .quant = QUANT_KEEP, .need_tokenizer = 1};
+    model_options mo = {.device = cli_device_arg(&argc, argv), .quant = QUANT_KEEP,
+                        .need_tokenizer = 1, .image_ctx = 1};
     if (mo.device == -2) return cli_error("--device needs a device index");
     int kv = cli_kv_cache_arg(&argc, argv);
     if (kv < 0) return cli_error("--kv-cache: use f16 or f32");
@@ -310,6 +319,7 @@ int cmd_generate(int argc, char **argv)
         else if (!strcmp(a, "--prompts")) prompts_file = v;
         else if (!strcmp(a, "--quant")) qname = v;
         else if (!strcmp(a, "-n") && num && x >= 1 && x <= MAX_N) n = (int)x;
+        else if (!strcmp(a, "--ctx") && num && x >= 16 && x <= (1 << 20)) mo.n_ctx = (int)x;
         else if (!strcmp(a, "--seed") && num && x >= 0) gp.sampling.seed = (uint64_t)x;
         else if (!strcmp(a, "--cfg") && num && x >= 0 && x <= 100) gp.cfg = (float)x;
         else if (!strcmp(a, "--temp") && num && x >= 0 && x <= 100) gp.sampling.temperature = (float)x;

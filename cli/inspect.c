@@ -1,10 +1,15 @@
-/* inspect.c: `vkseek inspect DIR [--quant Q]`: what a checkpoint is and what it will take. */
+/* inspect.c: `vkseek inspect DIR [--quant Q] [--ctx N] [--seqs N] [--kv-cache F]
+ * [--speculative mtp]`: what a checkpoint is and the device memory its weights and KV cache
+ * will take at those settings (the defaults: `vkseek run`'s). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cli/cli.h"
 #include "engine/checkpoint.h"
 #include "engine/config.h"
 #include "engine/loader.h"
+#include "engine/model.h"
+#include "text/lm.h"
 
 /* "1.23 GB", "456.7 MB", "12.0 kB", "100 B" */
 static const char *size_str(uint64_t b, char *buf, size_t n)
@@ -35,8 +40,17 @@ static void print_lm(const lm_config *m)
 int cmd_inspect(int argc, char **argv)
 {
     const char *dir = NULL, *qname = "keep";
+    model_options mo = {.n_seq = 1};
+    if ((mo.kv_f32 = cli_kv_cache_arg(&argc, argv)) < 0) return cli_error("--kv-cache: use f16 or f32");
     for (int i = 1; i < argc; i++) {
+        char *end = NULL;
+        long v = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : 0;
+        int num = end && end != argv[i + 1] && !*end && v >= 1 && v <= (1 << 20);
         if (strcmp(argv[i], "--quant") == 0 && i + 1 < argc) qname = argv[++i];
+        else if (strcmp(argv[i], "--ctx") == 0 && num) mo.n_ctx = (int)v, i++;
+        else if (strcmp(argv[i], "--seqs") == 0 && num && v <= 4096) mo.n_seq = (int)v, i++;
+        else if (strcmp(argv[i], "--speculative") == 0 && i + 1 < argc && !strcmp(argv[i + 1], "mtp"))
+            mo.mtp = 1, i++;
         else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) dir = argv[++i];
         else if (argv[i][0] == '-') return cli_error("inspect: unknown option '%s'", argv[i]);
         else if (!dir) dir = argv[i];
@@ -90,6 +104,13 @@ int cmd_inspect(int argc, char **argv)
             total += dev_bytes[g];
         }
     printf("\nweights need %s of device memory\n", size_str(total, sz, sizeof sz));
+    lm_options lo = {.n_ctx = model_ctx(&cfg, &mo), .n_seq = mo.n_seq, .mtp = mo.mtp,
+                     .kv_f32 = mo.kv_f32};
+    uint64_t kv = lm_kv_bytes(&cfg.lm, &lo);
+    printf("KV cache (--ctx %d x %d sequence%s, %s): %s\n", lo.n_ctx, lo.n_seq,
+           lo.n_seq == 1 ? "" : "s", lo.kv_f32 ? "f32" : "f16", size_str(kv, sz, sizeof sz));
+    printf("weights and KV cache: %s (activations come on top)\n",
+           size_str(total + kv, sz, sizeof sz));
     ckpt_close(ck);
     return 0;
 }

@@ -368,3 +368,10 @@ int config_load(const char *dir, model_config *cfg, char *err, size_t errlen)
     tf_map_close(&m);
     return r;
 }
+
+int config_image_tokens(const model_config *c)
+{
+    if (!c->is_janus || c->vq.n_levels < 1) return 0;
+    int g = c->vision.image_size >> (c->vq.n_levels - 1);
+    return g * g;
+}

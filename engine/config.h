@@ -83,6 +83,9 @@ typedef struct {
 
 /* Reads DIR/config.json. 0 ok; -1 with "DIR/config.json: reason" in err. */
 int config_load(const char *dir, model_config *cfg, char *err, size_t errlen);
+/* Codes per generated image (Janus: (image_size / 2^(VQ levels - 1))^2, 576 for 384 px);
+ * 0 for a model that draws none. */
+int config_image_tokens(const model_config *cfg);
 /* Parses config JSON text (for tests); path names it in errors. */
 int config_parse(const char *json, size_t len, const char *path, model_config *cfg, char *err,
                  size_t errlen);

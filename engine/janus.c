@@ -229,11 +229,7 @@ gpu_tensor *janus_gen_embed(janus *j, const int32_t *tokens, int n, char *err, s
 model *janus_model(const janus *j) { return j->m; }
 int janus_patches(const janus *j) { return siglip_patches(j->vision); }
 int janus_image_size(const janus *j) { return j->m->cfg.vision.image_size; }
-int janus_image_tokens(const janus *j)
-{
-    int g = janus_image_size(j) / vq_decoder_scale(j->vq);
-    return g * g;
-}
+int janus_image_tokens(const janus *j) { return config_image_tokens(&j->m->cfg); }
 
 int janus_decode_rows(janus *j, const int32_t *codes, int n, int rows, uint8_t *rgb, char *err,
                       size_t errlen)

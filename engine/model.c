@@ -16,6 +16,14 @@ void model_close(model *m)
     free(m);
 }
 
+int model_ctx(const model_config *cfg, const model_options *o)
+{
+    int max = cfg->lm.max_position_embeddings;
+    if (o->n_ctx > 0) return o->n_ctx;
+    if (o->image_ctx && cfg->is_janus) return MODEL_IMAGE_PROMPT + config_image_tokens(cfg);
+    return max < 4096 ? max : 4096;
+}
+
 model *model_open(const char *dir, const model_options *o, char *err, size_t errlen)
 {
     model *m = calloc(1, sizeof *m);
@@ -36,9 +44,8 @@ model *model_open(const char *dir, const model_options *o, char *err, size_t err
         goto fail;
     }
     const lm_config *c = &m->cfg.lm;
-    lm_options lo = {.n_ctx = o->n_ctx, .n_seq = o->n_seq > 0 ? o->n_seq : 1, .quant = o->quant,
-                     .mtp = o->mtp, .kv_f32 = o->kv_f32};
-    if (lo.n_ctx <= 0) lo.n_ctx = c->max_position_embeddings < 4096 ? c->max_position_embeddings : 4096;
+    lm_options lo = {.n_ctx = model_ctx(&m->cfg, o), .n_seq = o->n_seq > 0 ? o->n_seq : 1,
+                     .quant = o->quant, .mtp = o->mtp, .kv_f32 = o->kv_f32};
     if (m->tok && tok_vocab_size(m->tok) > c->vocab_size) {
         snprintf(err, errlen, "%s: the tokenizer's %d ids do not fit the model's vocabulary of %d",
                  dir, tok_vocab_size(m->tok), c->vocab_size);

@@ -13,7 +13,10 @@
 typedef struct {
     int device;            /* -1: the default choice */
     int quant;             /* QUANT_KEEP or a gpu_type, for matrix weights */
-    int n_ctx;             /* 0: min(max_position_embeddings, 4096) */
+    int n_ctx;             /* 0: min(max_position_embeddings, 4096), or with image_ctx room
+                              for image requests only: MODEL_IMAGE_PROMPT prompt tokens and
+                              an image's tokens */
+    int image_ctx;
     int n_seq;             /* sequences run together (1 for a chat) */
     int need_tokenizer;    /* fail when tokenizer.json is missing */
     int mtp;               /* load the multi-token prediction layer (--speculative mtp) */
@@ -28,6 +31,11 @@ typedef struct {
     tokenizer *tok;        /* NULL when the directory has none and none was needed */
     lm *lm;
 } model;
+
+#define MODEL_IMAGE_PROMPT 256
+
+/* The context per sequence model_open gives these options (n_ctx, or its default). */
+int model_ctx(const model_config *cfg, const model_options *o);
 
 model *model_open(const char *dir, const model_options *o, char *err, size_t errlen);
 void model_close(model *m);

@@ -74,6 +74,7 @@ static void test_commands(void)
         {"logits --model /nonexistent --tokens \"1\" -o /tmp/x.bin", "config.json"},
         {"inspect golden/deepseek/v3-tiny --quant q3", "--quant"},
         {"run --model data/tiny-chat --kv-cache f64 -p hi", "--kv-cache"},
+        {"generate \"a red circle\" -o /tmp/vkseek-cli-x.png --ctx 40", "needs --ctx"},
         {"run --model data/tiny-chat --speculative eagle -p hi", "mtp"},
         {"inspect /nonexistent-model", "nonexistent-model"},
         {"frobnicate", "unknown command"},

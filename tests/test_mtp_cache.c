@@ -3,7 +3,9 @@
  * by tools/gen_checkpoint.py), the MTP logits of every position of one 12-token forward are
  * those of the same tokens fed as a 5-token prompt and single tokens, and as 2-token steps
  * (speculative decoding's), in another cache slot: the layer writes its own cache at each
- * position and attends to all earlier ones. */
+ * position and attends to all earlier ones. And lm_kv_bytes (what `inspect` states) is the
+ * device memory a longer cache takes, the MTP layer's included, f16 and f32. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +61,26 @@ int main(void)
         free(want), free(got);
     }
     lm_free(m);
+    for (int f32 = 0; ck && f32 < 2; f32++) {
+        /* the device memory one more 64 positions of 2 sequences take */
+        lm_options a = {.n_ctx = 32, .n_seq = 2, .quant = QUANT_KEEP, .mtp = 1, .kv_f32 = f32};
+        lm_options b = a;
+        b.n_ctx = 96;
+        uint64_t base = gpu_memory_in_use(T);
+        lm *ma = lm_load(T, ck, &cfg.lm, "", &a, err, sizeof err);
+        uint64_t used_a = gpu_memory_in_use(T) - base;
+        int ok = ma != NULL;
+        lm_free(ma);
+        lm *mb = lm_load(T, ck, &cfg.lm, "", &b, err, sizeof err);
+        uint64_t used_b = gpu_memory_in_use(T) - base;
+        ok = ok && mb != NULL;
+        lm_free(mb);
+        double want = (double)(lm_kv_bytes(&cfg.lm, &b) - lm_kv_bytes(&cfg.lm, &a));
+        double got = (double)used_b - (double)used_a;
+        th_expect(ok && fabs(got - want) <= 0.02 * want,
+                  "%s cache: 64 more positions take %.0f bytes; lm_kv_bytes says %.0f",
+                  f32 ? "f32" : "f16", got, want);
+    }
     ckpt_close(ck);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     th_expect(system(cmd) == 0, "%s", cmd);

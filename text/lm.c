@@ -374,6 +374,15 @@ void lm_capture(lm *m, int layer, gpu_tensor *dst)
     if (layer >= -1 && layer < LM_MAX_CAPTURE) m->capture[layer + 1] = dst;
 }
 
+uint64_t lm_kv_bytes(const lm_config *c, const lm_options *o)
+{
+    int dense = c->arch == LM_LLAMA || c->arch == LM_QWEN2;
+    uint64_t row = dense ? 2ull * c->n_kv_heads * c->head_dim
+                         : (uint64_t)c->kv_lora_rank + c->qk_rope_head_dim;
+    uint64_t layers = (uint64_t)c->n_layers + (o->mtp && !dense && c->n_mtp_layers > 0);
+    return layers * row * (uint64_t)o->n_ctx * (uint64_t)o->n_seq * (o->kv_f32 ? 4 : 2);
+}
+
 int lm_vocab(const lm *m) { return m->c.vocab_size; }
 int lm_dim(const lm *m) { return m->c.hidden_size; }
 int lm_ctx(const lm *m) { return m->o.n_ctx; }

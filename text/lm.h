@@ -65,6 +65,11 @@ int lm_head(lm *m, gpu_tensor *h, int rows, float *logits, char *err, size_t err
  * next forward (-1: the embeddings). */
 void lm_capture(lm *m, int layer, gpu_tensor *dst);
 
+/* Device bytes of the KV cache lm_load allocates for these options (the MTP layer's
+ * included): per position and sequence, LLaMA keeps K and V of its KV heads, DeepSeek one
+ * latent + rope-key row. */
+uint64_t lm_kv_bytes(const lm_config *c, const lm_options *o);
+
 int lm_vocab(const lm *m);
 int lm_dim(const lm *m);
 int lm_ctx(const lm *m);   /* KV cache positions per sequence */
