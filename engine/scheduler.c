@@ -501,19 +501,26 @@ static void set_draft(scheduler *s, req *q, const float *row)
 }
 
 /* The MTP layer over the prompt chunk of n tokens just read (ending at q->done), for its
- * cache: each position's next token is the prompt's, after the last chunk the first token
- * drawn, whose MTP logits give the first draft. 0, or -1 with err set (q has ended). */
+ * cache rows (a later turn reuses them): each position's next token is the prompt's; after
+ * the last chunk, the first token is drawn here and its MTP logits give the first draft (if
+ * that token ended q, the last row is never reused and any token stands in). 0, or -1 with
+ * err set (q has ended). */
 static int prompt_mtp(scheduler *s, req *q, int n, int last, char *err, size_t errlen)
 {
+    int from = q->done - n, si = q->slot[0], ended = 0;
     int32_t *next = malloc((size_t)n * sizeof *next);
     if (!next) return finish(s, q, "error", "out of memory"), -1;
-    int from = q->done - n;
     for (int t = 0; t < n; t++)
-        next[t] = from + t + 1 < q->r.n ? q->r.ids[from + t + 1] : q->next[0];
-    int rc = lm_mtp(s->m->lm, next, 0, last ? s->logits : NULL, err, errlen);
+        next[t] = q->r.ids[from + t + 1 < q->r.n ? from + t + 1 : from + t];
+    if (last && !(ended = chat_token(s, q, s->logits))) next[n - 1] = q->next[0];
+    int rc = lm_mtp(s->m->lm, next, 0, last && !ended ? s->logits : NULL, err, errlen);
     free(next);
-    if (rc) return finish(s, q, "error", err), -1;
-    if (last) set_draft(s, q, s->logits);
+    if (rc) {
+        s->slots[si].reusable = 0; /* its MTP rows are not all written */
+        if (!ended) finish(s, q, "error", err);
+        return -1;
+    }
+    if (last && !ended) set_draft(s, q, s->logits);
     return 0;
 }
 
@@ -566,8 +573,8 @@ static int prefill(scheduler *s, req *q, char *err, size_t errlen)
     if (q->embeds) gpu_free(g, q->embeds), q->embeds = NULL;
     q->st = R_DECODE;
     if (!img) {
-        if (chat_token(s, q, s->logits)) return 0;
-        return s->mtp ? prompt_mtp(s, q, n, 1, err, errlen) : 0;
+        if (s->mtp) return prompt_mtp(s, q, n, 1, err, errlen);
+        return chat_token(s, q, s->logits), 0;
     }
     if (janus_gen_logits(s->j, lm_last_hidden(m), rows, s->logits, err, errlen))
         return finish(s, q, "error", err), -1;
@@ -663,7 +670,8 @@ static int decode(scheduler *s, char *err, size_t errlen)
  * n, n+1) in one forward. Its sampler draws from position n's logits just as plain decoding
  * would; when that token is the draft, position n+1's logits are the ones plain decoding
  * would see next, and give a second token. So the tokens and the sampler's state are plain
- * decoding's, whatever the sampling; only the number of steps drops. The MTP layer then
+ * decoding's, whatever the sampling (up to the rounding of a 2-token batch's kernels); only
+ * the number of steps drops. The MTP layer then
  * drafts again from the last accepted position (a rejected draft's cache rows are simply
  * overwritten later). 0, or -1 with err set (the batch has ended). */
 static int spec_decode(scheduler *s, char *err, size_t errlen)
@@ -707,6 +715,7 @@ static int spec_decode(scheduler *s, char *err, size_t errlen)
         }
         if ((acc[r] = q->next[0] == d)) {
             q->n_accepted++;
+            after[2 * r] = d; /* position n's MTP row, reused by a later turn */
             remember(sl, &d, 1);
             if (chat_token(s, q, l + s->LV)) {
                 batch[r] = NULL;
@@ -717,17 +726,18 @@ static int spec_decode(scheduler *s, char *err, size_t errlen)
         after[2 * r] = acc[r] ? d : q->next[0];
         after[2 * r + 1] = q->next[0];
     }
-    int live = 0;
-    for (int r = 0; r < n && !rc; r++) live += batch[r] != NULL;
-    if (live && !rc) {
+    /* also for rows that just ended: their accepted positions' MTP rows may be reused */
+    if (!rc) {
         rc = lm_mtp(m, after, 1, s->logits, err, errlen);
         for (int r = 0; r < n && !rc; r++)
             if (batch[r]) set_draft(s, batch[r], s->logits + (int64_t)(2 * r + acc[r]) * s->LV);
     }
     if (rc) {
         gpu_clear_error(s->m->ctx);
-        for (int r = 0; r < n; r++)
+        for (int r = 0; r < n; r++) {
+            s->slots[slots[r]].reusable = 0; /* its MTP rows are not all written */
             if (batch[r]) finish(s, batch[r], "error", err);
+        }
     }
     free(batch), free(slots), free(pos), free(ids), free(after), free(acc);
     return rc ? -1 : 0;
