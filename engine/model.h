@@ -16,7 +16,7 @@ typedef struct {
     int n_ctx;             /* 0: min(max_position_embeddings, 4096), or with image_ctx room
                               for image requests only: MODEL_IMAGE_PROMPT prompt tokens and
                               an image's tokens */
-    int image_ctx;
+    int image_ctx;         /* the default context holds one image request (generate) */
     int n_seq;             /* sequences run together (1 for a chat) */
     int need_tokenizer;    /* fail when tokenizer.json is missing */
     int mtp;               /* load the multi-token prediction layer (--speculative mtp) */

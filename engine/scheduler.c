@@ -582,8 +582,9 @@ static int prefill(scheduler *s, req *q, char *err, size_t errlen)
     return 0;
 }
 
-/* One token for every decoding sequence without a draft: chat rows first, then image rows (conditional,
- * unconditional per image), one forward. 0, or -1 with err set (the batch has ended). */
+/* One token for every decoding sequence without a draft: chat rows first, then image rows
+ * (conditional, unconditional per image), one forward. 0, or -1 with err set (the batch has
+ * ended). */
 static int decode(scheduler *s, char *err, size_t errlen)
 {
     lm *m = s->m->lm;
@@ -671,9 +672,9 @@ static int decode(scheduler *s, char *err, size_t errlen)
  * would; when that token is the draft, position n+1's logits are the ones plain decoding
  * would see next, and give a second token. So the tokens and the sampler's state are plain
  * decoding's, whatever the sampling (up to the rounding of a 2-token batch's kernels); only
- * the number of steps drops. The MTP layer then
- * drafts again from the last accepted position (a rejected draft's cache rows are simply
- * overwritten later). 0, or -1 with err set (the batch has ended). */
+ * the number of steps drops. The MTP layer then drafts again from the last accepted position
+ * (a rejected draft's cache rows are simply overwritten later). 0, or -1 with err set (the
+ * batch has ended). */
 static int spec_decode(scheduler *s, char *err, size_t errlen)
 {
     lm *m = s->m->lm;
@@ -713,17 +714,17 @@ static int spec_decode(scheduler *s, char *err, size_t errlen)
             batch[r] = NULL; /* ended (and freed) */
             continue;
         }
+        /* the MTP layer at positions n, n+1 sees the tokens at n+1, n+2 (position n's row
+         * is written even if the request ends here: a later turn may reuse it) */
+        after[2 * r] = q->next[0];
         if ((acc[r] = q->next[0] == d)) {
             q->n_accepted++;
-            after[2 * r] = d; /* position n's MTP row, reused by a later turn */
             remember(sl, &d, 1);
             if (chat_token(s, q, l + s->LV)) {
                 batch[r] = NULL;
                 continue;
             }
         }
-        /* the MTP layer at positions n, n+1 sees the tokens at n+1, n+2 */
-        after[2 * r] = acc[r] ? d : q->next[0];
         after[2 * r + 1] = q->next[0];
     }
     /* also for rows that just ended: their accepted positions' MTP rows may be reused */

@@ -54,7 +54,8 @@ int lm_has_mtp(const lm *m);
  * next forward), for heads other than the language model's own (Janus' gen_head). */
 gpu_tensor *lm_hidden(lm *m);
 
-/* After a forward: each row's last hidden state [D, n_rows] (Janus' gen_head input). */
+/* After a forward: each row's last hidden state [D, n_rows] (Janus' gen_head input); after
+ * lm_mtp, the MTP layer's. */
 gpu_tensor *lm_last_hidden(lm *m);
 
 /* logits [rows][vocab] (host) = head(h) for final hidden states h [D, rows] (a view of
