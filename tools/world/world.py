@@ -110,8 +110,13 @@ def render(scene):
     img = np.empty((SIZE, SIZE, 3), np.float64)
     img[:] = BACKGROUNDS[scene["background"]]
     for s in scene["shapes"]:
-        a = coverage(s["shape"], s["x"], s["y"], s["d"])[:, :, None]
-        img = img * (1 - a) + np.array(COLOURS[s["colour"]], np.float64) * a
+        # only the pixels the shape's bounding box touches can be covered
+        r = s["d"] / 2
+        x0, y0 = (max(int(np.floor(c - r)) - 1, 0) for c in (s["x"], s["y"]))
+        x1, y1 = (min(int(np.ceil(c + r)) + 1, SIZE) for c in (s["x"], s["y"]))
+        a = coverage(s["shape"], s["x"], s["y"], s["d"], y1 - y0, x1 - x0, x0, y0)[:, :, None]
+        win = img[y0:y1, x0:x1]
+        img[y0:y1, x0:x1] = win * (1 - a) + np.array(COLOURS[s["colour"]], np.float64) * a
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
 
