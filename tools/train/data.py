@@ -20,12 +20,13 @@ from janus import TEXT, VISION, CODE  # noqa: E402
 SYSTEM = ("You are a helpful language and vision assistant. You are able to understand the "
           "visual content that the user provides, and assist the user with a variety of tasks "
           "using natural language.")
+DESCRIBE = "describe the picture."   # answered with the picture's caption
 SPECIALS = ["<image_placeholder>", "<begin_of_image>", "<end_of_image>", "<|User|>", "<|Assistant|>"]
 
 
 def corpus(n, seed):
     """Texts the tokenizer learns its merges from: every phrase the model reads or writes."""
-    out = [SYSTEM, "<|User|>: ", "\n\n<|Assistant|>:"]
+    out = [SYSTEM, "<|User|>: ", "\n\n<|Assistant|>:", DESCRIBE]
     for i in range(n):
         e = world.example(seed, i)
         out.append(e["caption"])

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Trains vkseek's built-in model from nothing but tools/world, reproducibly from --seed:
   1. a byte-level BPE tokenizer on the world's captions, questions and answers;
-  2. the VQ image tokenizer (encoder, L2-normalised codebook, Janus-structured decoder);
+  2. the VQ image tokenizer: codes read from the pictures (palette.py), then the
+     L2-normalised codebook and the Janus-structured decoder that turns codes into pixels;
   3. jointly, the DeepSeek-V3 language model, the vision tower + aligner, gen_embed,
      gen_aligner and gen_head on captions -> image codes, image -> answers and plain text;
 then exports a Janus-style checkpoint (config.json with a deepseek_v3 language_config,
@@ -22,22 +23,22 @@ import torch.nn.functional as F
 
 import bpe
 import data
+import palette
 from data import world
 from export import export
-from janus import Janus
+from janus import CODE, Janus
 
 T0 = time.time()
 
 
-PATCH = 4          # pixels per image code, across: world.SIZE // PATCH codes a side
-CODEBOOK = 4096
+PATCH = palette.PATCH   # pixels per image code, across: world.SIZE // PATCH codes a side
 
 
 def log(msg):
     print(f"[{time.time() - T0:7.1f}s] {msg}", flush=True)
 
 
-def make_config(vocab, a):
+def make_config(vocab, a, codebook):
     D = a.width
     lc = {"model_type": "deepseek_v3", "architectures": ["DeepseekV3ForCausalLM"],
           "vocab_size": vocab, "hidden_size": D, "intermediate_size": 2 * D,
@@ -51,18 +52,16 @@ def make_config(vocab, a):
           "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "rope_scaling": None,
           "attention_bias": False, "tie_word_embeddings": False, "bos_token_id": 0,
           "eos_token_id": 1, "num_nextn_predict_layers": 0, "torch_dtype": "bfloat16"}
-    # Codes for 4x4-pixel patches (a 16x16 grid): with 8x8 patches, about 80 colour pairs
-    # share the codebook, leaving ~12 codes per pair for an edge's shape, and circles, squares,
-    # stars and crosses come back as blobs (42% of round-trips right, against 85% here).
-    # 4096 codes: 85% right where 1024 give 79%.
+    # Codes for 4x4-pixel patches (a 16x16 grid), one per (colour, coverage mask) pair
+    # (palette.py): 11 colours x the training pictures' masks. With 8x8 patches a 12-pixel
+    # shape is 2x2 or 3x3 codes and comes back a blob. Learnt encoders (Janus' own, then one
+    # per patch) gave the same flat colour many codes and an edge a code per colour pair
+    # (~2,400 shape codes), which the language model could not learn to predict in budget.
     # The decoder's full-resolution level has 128 channels, four per GroupNorm group: with two,
     # norm_out (no skip path around it) reduces a flat region to a sign pattern per group, and
     # flat colours come back wrong. One res block per level (num_res_blocks 0) halves the cost.
-    # A per-patch encoder (vq.py, encoder_patch): each code is a function of its own 4x4
-    # pixels, so a flat patch has exactly one code per colour (an encoder with attention,
-    # GroupNorm or a receptive field reaching the border gave ~18 to ~200 per colour, entropy
-    # the language model cannot predict, and sampled pictures were noise).
-    S, K = world.SIZE, CODEBOOK
+    # Code embeddings of 16 dims: a colour row plus a mask row must keep both apart.
+    S, K, E = world.SIZE, codebook, 16
     return {
         "architectures": ["MultiModalityCausalLM"], "model_type": "multi_modality",
         "torch_dtype": "bfloat16",
@@ -74,11 +73,11 @@ def make_config(vocab, a):
         "aligner_config": {"cls": "MlpProjector", "model_type": "aligner", "params": {
             "depth": 2, "input_dim": 128, "n_embed": D, "projector_type": "mlp_gelu"}},
         "gen_vision_config": {"cls": "VQ-16", "model_type": "gen_vision", "params": {
-            "image_token_size": K, "n_embed": 8, "codebook_size": K, "codebook_embed_dim": 8,
+            "image_token_size": K, "n_embed": E, "codebook_size": K, "codebook_embed_dim": E,
             "codebook_l2_norm": True, "z_channels": 64, "ch": 32, "num_res_blocks": 0,
-            "encoder_ch_mult": [1, 2, 2], "decoder_ch_mult": [4, 2, 2], "encoder_patch": True}},
+            "decoder_ch_mult": [4, 2, 2]}},
         "gen_aligner_config": {"cls": "MlpProjector", "model_type": "gen_aligner", "params": {
-            "depth": 2, "input_dim": 8, "n_embed": D, "projector_type": "mlp_gelu"}},
+            "depth": 2, "input_dim": E, "n_embed": D, "projector_type": "mlp_gelu"}},
         "gen_head_config": {"cls": "vision_head", "model_type": "gen_head", "params": {
             "image_token_embed": D, "image_token_size": K, "n_embed": D}},
     }
@@ -101,10 +100,10 @@ def foreground(x):
     return ((x - x[:, :, :1, :1]).abs().amax(1, keepdim=True) > 0.02).float()
 
 
-def shape_crops(x, fg, size, rng):
-    """A size x size window of each picture around a random shape pixel, on the code grid:
-    four times cheaper than the whole picture, and nearly all of it edges to learn."""
-    out, mask = [], []
+def shape_crops(x, codes, fg, size, rng):
+    """A size x size window of each picture (and its codes) around a random shape pixel, on
+    the code grid: four times cheaper than the whole picture, and nearly all of it edges."""
+    out, cout, mask = [], [], []
     S = x.shape[-1]
     for b in range(len(x)):
         ys, xs = fg[b, 0].nonzero(as_tuple=True)
@@ -113,55 +112,36 @@ def shape_crops(x, fg, size, rng):
         r, c = (min(max(v - size // 2 + int(rng.integers(-4, 5)), 0), S - size) // PATCH * PATCH
                 for v in (cy, cx))
         out.append(x[b, :, r:r + size, c:c + size])
+        cout.append(codes[b, r // PATCH:(r + size) // PATCH, c // PATCH:(c + size) // PATCH])
         mask.append(fg[b, :, r:r + size, c:c + size])
-    return torch.stack(out), torch.stack(mask)
+    return torch.stack(out), torch.stack(cout), torch.stack(mask)
 
 
-def train_vq(vq, imgs, steps, bs, rng):
-    """Reconstruction (shape pixels weighted up) + codebook + commitment losses; 32x32 crops
-    around shapes, then whole pictures for the last tenth of the steps, so that GroupNorm's
-    statistics and the plain backgrounds are those of whole pictures."""
+def train_decoder(vq, imgs, codes, steps, bs, rng):
+    """The codebook and decoder on reconstruction of the pictures from their codes (shape
+    pixels weighted up): 32x32 crops around shapes, then whole pictures for the last tenth of
+    the steps, so that GroupNorm's statistics and the plain backgrounds are those of whole
+    pictures."""
     opt = torch.optim.Adam(vq.parameters(), lr=1e-3)
-    K = vq.quantize.embedding.num_embeddings
-    used = torch.zeros(K)
+    G = imgs.shape[1] // PATCH
     for step in range(1, steps + 1):
         for g in opt.param_groups:
             g["lr"] = cosine_lr(1e-3, step, steps, 50, 0.05)
-        x = data.pixels(imgs[rng.integers(len(imgs), size=bs)])
+        i = rng.integers(len(imgs), size=bs)
+        x, c = data.pixels(imgs[i]), torch.from_numpy(codes[i]).view(bs, G, G)
         fg = foreground(x)
         if step <= 0.9 * steps:
-            x, fg = shape_crops(x, fg, 32, rng)
-        y, idx, qloss = vq(x)
+            x, c, fg = shape_crops(x, c, fg, 32, rng)
+        y = vq.decode_codes(c)
         rec = ((y - x) ** 2 * (1 + 20 * fg)).mean()
-        loss = rec + qloss
         opt.zero_grad()
-        loss.backward()
+        rec.backward()
         opt.step()
-        used += torch.bincount(idx.flatten(), minlength=K).float()
         if step % 100 == 0:
-            # restart dead codes on encoder outputs of patches with shapes in them
-            dead = (used == 0).nonzero().flatten()
-            if len(dead) and step <= 0.8 * steps:
-                with torch.no_grad():
-                    z = F.normalize(vq.quant_conv(vq.encoder(x)).permute(0, 2, 3, 1), dim=-1)
-                    has = F.max_pool2d(fg, PATCH)[:, 0] > 0
-                    z = z[has] if has.sum() >= 8 else z.reshape(-1, z.shape[-1])
-                    pick = torch.from_numpy(rng.integers(len(z), size=len(dead)))
-                    vq.quantize.embedding.weight[dead] = z[pick] + 0.01 * torch.randn(len(dead), z.shape[-1])
             mse = F.mse_loss(y, x).item()
-            log(f"vq {step}/{steps}: weighted {rec.item():.5f}, plain {mse:.5f} "
+            log(f"decoder {step}/{steps}: weighted {rec.item():.5f}, plain {mse:.5f} "
                 f"({10 * math.log10(4 / mse):.1f} dB), shape pixels "
-                f"{(((y - x) ** 2).mean(1, keepdim=True) * fg).sum().item() / max(fg.sum().item(), 1):.4f}; "
-                f"codes used {int((used > 0).sum())}/{K}, unused {len(dead)}")
-            used.zero_()
-
-
-def encode_pool(vq, imgs):
-    codes = []
-    with torch.no_grad():
-        for i in range(0, len(imgs), 256):
-            codes.append(vq.encode(data.pixels(imgs[i:i + 256]))[1].flatten(1))
-    return torch.cat(codes).numpy()
+                f"{(((y - x) ** 2).mean(1, keepdim=True) * fg).sum().item() / max(fg.sum().item(), 1):.4f}")
 
 
 class Probe(torch.nn.Module):
@@ -240,7 +220,47 @@ def train_vision(tower, probe, ex, imgs, steps, bs, rng, seed):
         f"{k} {100 * v:.1f}%" for k, v in zip(("shape", "colour", "size", "background", "count"), acc)))
 
 
-def train_joint(model, probe, b, ex, imgs, codes, a, rng):
+def turns(e, rng):
+    """A conversation about one picture: all its questions in a random order and, half the
+    time, a request for its caption among them. The picture's 64 positions cost more than
+    all its turns, and answers are the only signal that teaches the language model to read
+    the picture (one to three questions a picture left colour, shape and position at chance)."""
+    qa = [e["questions"][j] for j in rng.permutation(len(e["questions"]))]
+    if rng.random() < 0.5:
+        k = int(rng.integers(len(qa) + 1))
+        qa = qa[:k] + [(data.DESCRIBE, e["caption"])] + qa[k:]
+    return qa
+
+
+def background_holes(code_in, is_code, rng):
+    """Half the rows get a random share (up to half) of their input codes replaced by the
+    first one, the background's; targets stay. Teacher-forced, the model learns to continue
+    the rows above, and a sampled picture whose shape is not begun at its exact first patch
+    never gets one: with holes, it learns to draw what the caption puts at each place
+    whatever the picture so far lacks."""
+    out = code_in.clone()
+    c = out[is_code].view(len(out), -1)
+    rate = rng.uniform(0, 0.5, (len(c), 1)) * (rng.random((len(c), 1)) < 0.5)
+    hole = torch.from_numpy(rng.random(tuple(c.shape)) < rate)
+    out[is_code] = torch.where(hole, c[:, :1].expand_as(c), c).flatten()
+    return out
+
+
+def decision_weighted(logits, target, n_masks, w):
+    """Cross-entropy over image codes, with codes whose colour differs from the previous
+    code's (the first code, and every step into or out of a shape) weighted 1 + w: they are
+    where the caption decides the picture; the rest mostly repeat their neighbours, and
+    teacher-forced they drown the decisions out (the background's code 0 and each shape's
+    colour are a few codes in 256)."""
+    prev = torch.cat([torch.full_like(target[:, :1], -100), target[:, :-1]], 1)
+    real = target >= 0
+    decides = real & ((prev < 0) | (target // n_masks != prev // n_masks))
+    weight = (1 + w * decides.float()) * real
+    nll = F.cross_entropy(logits.flatten(0, 1), target.flatten(), reduction="none", ignore_index=-100)
+    return (nll * weight.flatten()).sum() / weight.sum()
+
+
+def train_joint(model, probe, b, ex, imgs, codes, n_masks, a, rng):
     params = [p for n, p in model.named_parameters() if not n.startswith("gen_vision_model.")]
     params += list(probe.parameters())
     opt = torch.optim.AdamW(params, lr=a.lr, betas=(0.9, 0.95), weight_decay=0.01)
@@ -253,13 +273,11 @@ def train_joint(model, probe, b, ex, imgs, codes, a, rng):
         # captions -> image codes (10% unconditional, for classifier-free guidance)
         gi = rng.integers(n, size=a.bs_gen)
         gen = data.batch([b.generation(ex[i]["caption"], codes[i], rng.random() < 0.1) for i in gi], b.pad)
-        h = model(gen[0], gen[1], gen[2], None)
-        l_gen = F.cross_entropy(model.image_logits(h).flatten(0, 1), gen[4].flatten())
-        # picture + question -> answer
+        h = model(gen[0], gen[1], background_holes(gen[2], gen[1] == CODE, rng), None)
+        l_gen = decision_weighted(model.image_logits(h), gen[4], n_masks, a.decision_weight)
+        # picture -> every question about it, and half the time its caption among them
         ui = rng.integers(n, size=a.bs_und)
-        und = data.batch([b.understanding([ex[i]["questions"][j] for j in
-                                           rng.permutation(len(ex[i]["questions"]))[:rng.integers(1, 4)]])
-                          for i in ui], b.pad)
+        und = data.batch([b.understanding(turns(ex[i], rng)) for i in ui], b.pad)
         v = model.vision_model.vision_tower(data.pixels(imgs[ui]))
         l_probe = probe.loss(v, [ex[i]["scene"] for i in ui])
         h = model(und[0], und[1], und[2], None, vision=v)
@@ -288,10 +306,12 @@ def main():
     ap.add_argument("--pool", type=int, default=20000, help="world examples rendered for training")
     ap.add_argument("--vq-steps", type=int, default=3000)
     ap.add_argument("--vision-steps", type=int, default=600)
-    ap.add_argument("--lm-steps", type=int, default=600)
+    ap.add_argument("--lm-steps", type=int, default=550)
     ap.add_argument("--bs-gen", type=int, default=24)
     ap.add_argument("--bs-und", type=int, default=12)
     ap.add_argument("--bs-text", type=int, default=8)
+    ap.add_argument("--decision-weight", type=float, default=5.0,
+                    help="extra loss weight of image codes that change colour")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--width", type=int, default=192, help="language model width")
     ap.add_argument("--layers", type=int, default=4)
@@ -304,33 +324,41 @@ def main():
 
     tok = bpe.Tokenizer(bpe.train(data.corpus(2000, a.seed + 100), 600), data.SPECIALS)
     log(f"tokenizer: {len(tok)} tokens ({len(tok.merges)} merges)")
-    cfg = make_config(len(tok), a)
-    model = Janus(cfg)
-    n_par = sum(p.numel() for p in model.parameters())
-    log(f"model: {n_par / 1e6:.2f} M parameters")
-
     ex, imgs = make_pool(a.pool, a.seed)
-    log(f"pool: {len(ex)} pictures")
-    train_vq(model.gen_vision_model, imgs, a.vq_steps, 8, rng)
-    model.gen_vision_model.eval()
     # generation learns the canonical picture of each caption (no jitter), so that its codes
     # are a function of the caption: what to draw is never a guess of how far to shift it
-    codes = encode_pool(model.gen_vision_model,
-                        np.stack([world.render(world.canonical(e["scene"])) for e in ex]))
-    log(f"pool encoded: {len(np.unique(codes))} distinct codes in use")
+    canon = np.stack([world.render(world.canonical(e["scene"])) for e in ex])
+    pal = palette.Palette.learn(canon)
+    codes, _ = pal.encode(canon)
+    log(f"pool: {len(ex)} pictures; {pal.n_masks} coverage masks, {pal.size} codes, "
+        f"{len(np.unique(codes))} in use")
+
+    cfg = make_config(len(tok), a, pal.size)
+    model = Janus(cfg)
+    tables = [(model.gen_vision_model.quantize.embedding, "weight", 1.0), (model.gen_embed, "weight", 1.0),
+              (model.gen_head.vision_head, "weight", 0.02), (model.gen_head.vision_head, "bias", 0.02)]
+    for module, name, scale in tables:
+        palette.factor(module, name, pal, scale)
+
+    train_decoder(model.gen_vision_model, canon, codes, a.vq_steps, 8, rng)
+    model.gen_vision_model.eval()
 
     tower = model.vision_model.vision_tower
     probe = Probe(tower.norm.normalized_shape[0])
     train_vision(tower, probe, ex, imgs, a.vision_steps, 64, rng, a.seed + 200)
     vp = cfg["vision_config"]["params"]
     b = data.Builder(tok, (vp["image_size"] // vp["patch_size"]) ** 2)  # understanding's patches
-    train_joint(model, probe, b, ex, imgs, codes, a, rng)
+    train_joint(model, probe, b, ex, imgs, codes, pal.n_masks, a, rng)
 
+    for module, name, _ in tables:
+        torch.nn.utils.parametrize.remove_parametrizations(module, name)
+    n_par = sum(p.numel() for p in model.parameters())
+    log(f"model: {n_par / 1e6:.2f} M parameters")
     export(model, cfg, a.out)
     tok.save(a.out)
     with open(os.path.join(a.out, "training.json"), "w") as f:
         json.dump({"seed": a.seed, "args": vars(a), "seconds": round(time.time() - T0),
-                   "parameters": n_par}, f, indent=1)
+                   "parameters": n_par, "palette_masks": pal.masks.tolist()}, f)
     log(f"exported to {a.out}")
 
 

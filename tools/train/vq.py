@@ -1,5 +1,5 @@
-"""The VQ image tokenizer, structured as Janus' VQ-16 model (janus/models/vq_model.py): a
-convolutional encoder, an L2-normalised codebook, and the decoder vkseek runs (conv_in; mid
+"""The VQ image tokenizer's decoder side, structured as Janus' VQ-16 model
+(janus/models/vq_model.py): an L2-normalised codebook and the decoder vkseek runs (conv_in; mid
 res/attn/res; per level, lowest resolution first, num_res_blocks + 1 res blocks with attention
 at level 0 and a nearest-2x upsample + conv between levels; GroupNorm(32), swish, conv_out).
 Parameter names are Janus' (decoder.conv_blocks.N.res.M.conv1, quantize.embedding, ...)."""
@@ -44,62 +44,6 @@ class Level(nn.Module):
     pass
 
 
-class Encoder(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        ch, mult = c["ch"], c["encoder_ch_mult"]
-        self.conv_in = nn.Conv2d(3, ch, 3, padding=1)
-        self.conv_blocks = nn.ModuleList()
-        cin = ch
-        for i, m in enumerate(mult):
-            L = Level()
-            L.res = nn.ModuleList()
-            for _ in range(c["num_res_blocks"]):
-                L.res.append(Res(cin, ch * m))
-                cin = ch * m
-            if i == len(mult) - 1:
-                L.attn = nn.ModuleList(Attn(cin) for _ in range(c["num_res_blocks"]))
-            else:
-                L.downsample = nn.Module()
-                L.downsample.conv = nn.Conv2d(cin, cin, 3, stride=2)
-            self.conv_blocks.append(L)
-        self.mid = nn.ModuleList([Res(cin, cin), Attn(cin), Res(cin, cin)])
-        self.norm_out = norm(cin)
-        self.conv_out = nn.Conv2d(cin, c["z_channels"], 3, padding=1)
-
-    def forward(self, x):
-        h = self.conv_in(x)
-        for L in self.conv_blocks:
-            for j, r in enumerate(L.res):
-                h = r(h)
-                if hasattr(L, "attn"):
-                    h = L.attn[j](h)
-            if hasattr(L, "downsample"):
-                h = L.downsample.conv(F.pad(h, (0, 1, 0, 1)))
-        for m in self.mid:
-            h = m(h)
-        return self.conv_out(F.silu(self.norm_out(h)))
-
-
-class PatchEncoder(nn.Module):
-    """encoder_patch (training-only, vkseek's own): each code is a function of its own patch's
-    pixels alone (a patchifying conv, then 1x1 convs), so equal patches get equal codes
-    wherever they are: one code per flat colour, and no code carries what is around it,
-    which the language model could not predict."""
-    def __init__(self, c):
-        super().__init__()
-        W, P = c["ch"] * c["encoder_ch_mult"][-1] * 4, 2 ** (len(c["encoder_ch_mult"]) - 1)
-        self.conv_in = nn.Conv2d(3, W, P, stride=P)
-        self.mid = nn.ModuleList([nn.Conv2d(W, W, 1), nn.Conv2d(W, W, 1)])
-        self.conv_out = nn.Conv2d(W, c["z_channels"], 1)
-
-    def forward(self, x):
-        h = self.conv_in(x)
-        for m in self.mid:
-            h = m(F.silu(h))
-        return self.conv_out(F.silu(h))
-
-
 class Decoder(nn.Module):
     def __init__(self, c):
         super().__init__()
@@ -139,41 +83,24 @@ class Decoder(nn.Module):
 
 
 class Quantizer(nn.Module):
+    """The codebook: L2-normalised rows, looked up by code (palette.py's encoder picks them)."""
     def __init__(self, c):
         super().__init__()
         self.embedding = nn.Embedding(c["codebook_size"], c["codebook_embed_dim"])
-        nn.init.uniform_(self.embedding.weight, -1.0, 1.0)
 
     def codebook(self):
         return F.normalize(self.embedding.weight, dim=-1)
 
-    def forward(self, z):
-        """z (B, E, H, W) -> straight-through z_q, codes (B, H, W), codebook and commitment loss."""
-        z = F.normalize(z.permute(0, 2, 3, 1), dim=-1)
-        cb = self.codebook()
-        idx = (z @ cb.t()).argmax(-1)                    # nearest on the unit sphere
-        zq = cb[idx]
-        loss = F.mse_loss(zq, z.detach()) + 0.25 * F.mse_loss(z, zq.detach())
-        zq = z + (zq - z).detach()
-        return zq.permute(0, 3, 1, 2), idx, loss
-
 
 class VQModel(nn.Module):
+    """The generation side of the VQ tokenizer: codebook, post_quant_conv and decoder."""
     def __init__(self, c):
         super().__init__()
-        self.encoder = PatchEncoder(c) if c.get("encoder_patch") else Encoder(c)
         self.decoder = Decoder(c)
         self.quantize = Quantizer(c)
-        self.quant_conv = nn.Conv2d(c["z_channels"], c["codebook_embed_dim"], 1)
         self.post_quant_conv = nn.Conv2d(c["codebook_embed_dim"], c["z_channels"], 1)
 
-    def encode(self, x):
-        return self.quantize(self.quant_conv(self.encoder(x)))
-
     def decode_codes(self, idx):
+        """codes (B, H, W) -> pixels (B, 3, H * 4, W * 4) in [-1, 1]."""
         zq = self.quantize.codebook()[idx].permute(0, 3, 1, 2)
         return self.decoder(self.post_quant_conv(zq))
-
-    def forward(self, x):
-        zq, idx, qloss = self.encode(x)
-        return self.decoder(self.post_quant_conv(zq)), idx, qloss

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""How well the exported VQ tokenizer alone keeps what the evaluation judges: world pictures
-encoded to codes and decoded back, then read by tools/eval's classifier. The fully-correct
+"""How well the exported VQ tokenizer alone keeps what the evaluation judges: canonical world
+pictures encoded to codes (palette.py, with the coverage masks training.json records) and
+decoded back, then read by tools/eval's classifier. The fully-correct
 rate is the ceiling for generation (a perfect language model still draws through this
 decoder).  tools/train/vq_report.py --model models/vkseek-shapes [--count 200]"""
 import argparse
@@ -15,6 +16,8 @@ import data
 from check_export import load_safetensors
 from data import world
 from janus import Janus
+import palette
+from palette import Palette
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "eval"))
 from classify import classify  # noqa: E402
@@ -29,15 +32,19 @@ def main():
     model = Janus(cfg)
     model.load_state_dict(load_safetensors(os.path.join(a.model, "model.safetensors")))
     vq = model.gen_vision_model.eval()
+    with open(os.path.join(a.model, "training.json")) as f:
+        pal = Palette(json.load(f)["palette_masks"])
     right = {k: 0 for k in ("colour", "shape", "position", "all")}
     mse = 0.0
     for split in ("train", "heldout"):
         for i in range(a.count):
-            scene = world.sample_scene(np.random.default_rng([world.EVAL_SEED_BASE + 77, i]), split, n_shapes=1)
+            scene = world.canonical(world.sample_scene(np.random.default_rng([world.EVAL_SEED_BASE + 77, i]),
+                                                       split, n_shapes=1))
             img = world.render(scene)
+            G = img.shape[0] // palette.PATCH
             with torch.no_grad():
                 x = data.pixels(img[None])
-                y = vq.decode_codes(vq.encode(x)[1])
+                y = vq.decode_codes(torch.from_numpy(pal.encode(img[None])[0]).view(1, G, G))
             mse += float(((y - x) ** 2).mean())
             rec = np.clip((y[0].permute(1, 2, 0).numpy() + 1) / 2 * 255, 0, 255).astype(np.uint8)
             got = classify(rec)
