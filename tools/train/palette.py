@@ -104,11 +104,11 @@ class Factored(nn.Module):
     """A parametrisation (torch.nn.utils.parametrize) of a table with one row per code, or of
     a vector with one entry per code, as a colour row plus a mask row. Exported as the plain
     table it computes."""
-    def __init__(self, n_colours, n_masks, dim=None):
+    def __init__(self, n_colours, n_masks, dim, scale):
         super().__init__()
         shape = (lambda n: (n,)) if dim is None else (lambda n: (n, dim))
-        self.colour = nn.Parameter(torch.randn(shape(n_colours)) * 0.02)
-        self.mask = nn.Parameter(torch.randn(shape(n_masks)) * 0.02)
+        self.colour = nn.Parameter(torch.randn(shape(n_colours)) * scale)
+        self.mask = nn.Parameter(torch.randn(shape(n_masks)) * scale)
 
     def forward(self, _):
         t = self.colour[:, None] + self.mask[None, :]
@@ -118,8 +118,5 @@ class Factored(nn.Module):
 def factor(module, name, palette, scale=0.02):
     """Makes module.name (rows or entries per code) a colour row plus a mask row."""
     w = getattr(module, name)
-    f = Factored(len(COLOURS), palette.n_masks, None if w.dim() == 1 else w.shape[1])
-    with torch.no_grad():
-        f.colour.mul_(scale / 0.02)
-        f.mask.mul_(scale / 0.02)
-    torch.nn.utils.parametrize.register_parametrization(module, name, f, unsafe=True)
+    f = Factored(len(COLOURS), palette.n_masks, None if w.dim() == 1 else w.shape[1], scale)
+    torch.nn.utils.parametrize.register_parametrization(module, name, f)
