@@ -80,6 +80,10 @@ int main(void)
     test_attention((shape){32, 32, 8, 2, 13, 2, 40, 18, 5, 1, 0, 0});
     /* non-causal (SigLIP, the VQ decoder's attention): every query sees every key */
     test_attention((shape){16, 16, 4, 4, 16, 1, 16, 16, 0, 0, 0, 0});
+    /* a longer prefill after a prefix (GQA, f16 cache), and MLA's absorbed form over a
+     * 20-token prefill */
+    test_attention((shape){64, 64, 4, 2, 37, 1, 200, 137, 100, 1, 1, 0});
+    test_attention((shape){576, 512, 16, 1, 20, 1, 60, 60, 40, 1, 1, 1});
     /* long context: many chunks merged; f16 cache */
     test_attention((shape){128, 128, 2, 1, 2, 1, 3000, 2999, 2997, 1, 1, 0});
     /* value dim != key dim */
