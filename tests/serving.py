@@ -1,6 +1,6 @@
 """serving.py: a `vkseek serve` process for the Python tests (and tools/soak.py), and the
 check of an OpenAI-style error reply."""
-import atexit, http.client, json, signal, socket, subprocess, tempfile, time
+import atexit, http.client, json, shutil, signal, socket, subprocess, tempfile, time
 
 from checks import check
 
@@ -17,7 +17,10 @@ class Server:
     def __init__(self, vk, key, *args, gallery=None, env=None, preexec_fn=None):
         self.key = key
         self.port = free_port()
-        self.gallery = gallery or tempfile.mkdtemp(prefix="vkseek-gallery-")
+        if gallery is None:  # a gallery of its own, gone when the test ends
+            gallery = tempfile.mkdtemp(prefix="vkseek-gallery-")
+            atexit.register(shutil.rmtree, gallery, True)
+        self.gallery = gallery
         self.log = tempfile.TemporaryFile("w+")  # a pipe nobody reads would fill and block it
         self.p = subprocess.Popen([vk, "serve", "--port", str(self.port), "--gallery", self.gallery,
                                    *args], stderr=self.log, text=True, env=env,
