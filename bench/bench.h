@@ -4,6 +4,8 @@
 #define VKSEEK_BENCH_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include "gpu/gpu.h"
 
 int bench_ops(int argc, char **argv);
 int bench_load(int argc, char **argv);
@@ -15,5 +17,9 @@ int bench_tokenizer(int argc, char **argv);
 double bench_now(void);
 /* GB/s read by the best of `tries` memcpy of `bytes` (the host's memory bandwidth). */
 double bench_copy_gbs(size_t bytes, int tries);
+/* Prints the device memory a run took: `held` (weights and caches, allocated before the run
+ * and kept), and the peak since gpu_memory_peak_reset, whose excess over held is what the
+ * activations, scratch and staging buffers took. */
+void bench_print_memory(const gpu_ctx *ctx, uint64_t held);
 
 #endif

@@ -90,6 +90,8 @@ int bench_image(int argc, char **argv)
         sched_request q = {.kind = REQ_IMAGE, .ids = prompt, .n = 12, .sink = on_event,
                            .user = &cm, .n_images = n, .image = gp, .pad_id = 1};
         scheduler *s = sched_new(m, j, err, sizeof err);
+        uint64_t held = gpu_memory_in_use(m->ctx);
+        gpu_memory_peak_reset(m->ctx);
         double t0 = bench_now();
         int id = s ? sched_submit(s, &q, err, sizeof err) : -1;
         if (id < 0 || sched_run(s, id, err, sizeof err)) {
@@ -103,6 +105,7 @@ int bench_image(int argc, char **argv)
                    "(%.1f ms per step, %.1fx the bandwidth floor of %.2f s), VQ decode %.2f s\n",
                    n, qname, T, S, S, (t_gen + t_vq) / n, t_gen, 1e3 * t_gen / T, t_gen / floor,
                    floor, t_vq);
+            bench_print_memory(m->ctx, held);
             fflush(stdout);
         }
         sched_free(s);

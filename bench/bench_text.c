@@ -111,6 +111,8 @@ int bench_text(int argc, char **argv)
     model *m = model_open(dir, &o, err, sizeof err);
     if (!m) return cli_error("%s", err);
     double t_load = bench_now() - t0;
+    uint64_t held = gpu_memory_in_use(m->ctx);
+    gpu_memory_peak_reset(m->ctx);
     int V = lm_vocab(m->lm), rc = 0;
     int32_t *ids = malloc((size_t)n_prompt * sizeof *ids);
     float *logits = malloc((size_t)2 * V * sizeof *logits);
@@ -144,6 +146,7 @@ int bench_text(int argc, char **argv)
         printf("decode  %5d tokens   %8.2f tokens/s (%.1f ms per token)\n", n_gen, tg, 1e3 / tg);
         printf("bandwidth bound       %8.2f tokens/s (%.3f GB per token at %.1f GB/s): decode "
                "reaches %.0f%%\n", bw * 1e9 / bpt, bpt / 1e9, bw, 100 * tg * bpt / (bw * 1e9));
+        bench_print_memory(m->ctx, held);
         if (o.mtp) {
             int n = drafts + accepted;
             printf("speculative (MTP) %5d tokens %6.2f tokens/s: %d of %d drafts accepted "

@@ -1,5 +1,6 @@
-/* bench_util.c: what the benchmarks share: a monotonic clock and the host's copy rate (the
- * memory bandwidth their bounds are measured against). */
+/* bench_util.c: what the benchmarks share: a monotonic clock, the host's copy rate (the
+ * memory bandwidth their bounds are measured against) and the device memory a run took. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,4 +31,11 @@ double bench_copy_gbs(size_t bytes, int tries)
     }
     free(a), free(b);
     return bytes / best / 1e9;
+}
+
+void bench_print_memory(const gpu_ctx *ctx, uint64_t held)
+{
+    uint64_t peak = gpu_memory_peak(ctx);
+    printf("device memory         %8.1f MB weights and caches, peak %.1f MB: %.1f MB for "
+           "activations, scratch and staging\n", held / 1e6, peak / 1e6, (peak - held) / 1e6);
 }

@@ -368,6 +368,14 @@ static void choose_sizes(gpu_ctx *ctx)
     ctx->matvec_max_m = ctx->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? 64 : 8;
     e = getenv("VKSEEK_MATVEC_MAX_M"); /* tests: the GPU choice on lavapipe */
     if (e && atoi(e) >= 1 && atoi(e) <= 4096) ctx->matvec_max_m = (uint32_t)atoi(e);
+    /* The tiled product's rows per invocation: 16 on CPUs, where every shared-memory read is
+     * a gather and 16 rows x 8 tokens feed 128 FMAs from 6 vec4 reads (prefill +25% over 8
+     * rows on lavapipe); 8 on GPUs, whose 128 accumulators would cost occupancy. Needs 25 KiB
+     * of shared memory. $VKSEEK_MATMUL_ROWS (8 or 16) overrides. */
+    ctx->matmul_rows = ctx->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU &&
+                       ctx->props.limits.maxComputeSharedMemorySize >= 26u << 10 ? 16 : 8;
+    e = getenv("VKSEEK_MATMUL_ROWS");
+    if (e && (atoi(e) == 8 || atoi(e) == 16)) ctx->matmul_rows = (uint32_t)atoi(e);
     ctx->max_range = ctx->props.limits.maxStorageBufferRange;
     /* $VKSEEK_MAX_BINDING lowers the binding limit, so tests split small tensors the way
      * big ones are split for real. */

@@ -64,6 +64,9 @@ uint64_t gpu_validation_errors(const gpu_ctx *ctx);
  * (bytes, or with a K/M/G suffix) caps it: allocations past the cap fail as on a device that
  * small. */
 uint64_t gpu_memory_in_use(const gpu_ctx *ctx);
+/* The most gpu_memory_in_use has been since the context opened or the last reset. */
+uint64_t gpu_memory_peak(const gpu_ctx *ctx);
+void gpu_memory_peak_reset(gpu_ctx *ctx);
 
 /* ---- tensors ---- */
 

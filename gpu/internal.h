@@ -63,6 +63,7 @@ struct gpu_ctx {
     uint64_t align;          /* minStorageBufferOffsetAlignment */
     uint64_t validation_errors;
     uint64_t mem_in_use;     /* bytes of device memory allocated by gpu_mem_new */
+    uint64_t mem_peak;       /* the most mem_in_use has been since the last reset */
     uint64_t mem_limit;      /* $VKSEEK_DEVICE_MEMORY: allocations past it fail; 0 none */
 
     /* command stream */
@@ -95,6 +96,7 @@ struct gpu_ctx {
     uint32_t matvec_rt;      /* threads per row in matrix-vector products */
     uint32_t matvec_rows;    /* rows per invocation in matrix-vector products */
     uint32_t matvec_max_m;   /* up to this many tokens use matrix-vector passes of 8 */
+    uint32_t matmul_rows;    /* weight rows per invocation in the tiled product (8 or 16) */
 
     /* profiling */
     int profile;

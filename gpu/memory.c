@@ -69,6 +69,7 @@ struct gpu_mem *gpu_mem_new(gpu_ctx *ctx, uint64_t size, int host_visible)
     }
     m->bytes = req.size;
     ctx->mem_in_use += m->bytes;
+    if (ctx->mem_in_use > ctx->mem_peak) ctx->mem_peak = ctx->mem_in_use;
     r = vkBindBufferMemory(ctx->dev, m->buf, m->mem, 0);
     if (r == VK_SUCCESS && mapped) r = vkMapMemory(ctx->dev, m->mem, 0, VK_WHOLE_SIZE, 0,
                                                    (void **)&m->map);
@@ -449,3 +450,5 @@ int gpu_reshape(gpu_ctx *ctx, gpu_tensor *t, int64_t ne0, int64_t ne1, int64_t n
 }
 
 uint64_t gpu_memory_in_use(const gpu_ctx *ctx) { return ctx->mem_in_use; }
+uint64_t gpu_memory_peak(const gpu_ctx *ctx) { return ctx->mem_peak; }
+void gpu_memory_peak_reset(gpu_ctx *ctx) { ctx->mem_peak = ctx->mem_in_use; }

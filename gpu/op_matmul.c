@@ -5,7 +5,7 @@
 #include "internal.h"
 
 #define MATVEC_MAX_VECTORS 8
-#define MATMUL_WG 256   /* matmul.comp's 16x16 tile of invocations */
+#define MATMUL_WG 256   /* matmul.comp's 16x16 invocations */
 
 static const char *suffix(gpu_type t)
 {
@@ -134,11 +134,12 @@ int gpu_matmul(gpu_ctx *ctx, gpu_tensor *y, gpu_tensor *W, gpu_tensor *x)
                                 ctx->props.limits.maxComputeWorkGroupInvocations, MATMUL_WG);
             snprintf(shader, sizeof shader, "matmul_%s", suffix(W->type));
             d.n_spec = gpu_spec_base(ctx, d.spec, MATMUL_WG);
+            d.spec[d.n_spec++] = ctx->matmul_rows;
             struct { uint32_t K, N, M, ldy, row0, wq_off, ws_off, xb4, yb; } pc = {
                 (uint32_t)K, (uint32_t)n, (uint32_t)M, (uint32_t)N, (uint32_t)r0, wq, ws,
                 (uint32_t)(M * K / 4), (uint32_t)(M * N)};
             d.push = &pc, d.push_size = sizeof pc;
-            d.groups[0] = gpu_div_up((uint64_t)n, 128);
+            d.groups[0] = gpu_div_up((uint64_t)n, 16 * ctx->matmul_rows);
             d.groups[1] = gpu_div_up((uint64_t)M, 128);
             d.groups[2] = (uint32_t)B;
             d.loop_iters = (uint64_t)K / 16 + 16;

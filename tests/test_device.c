@@ -1,6 +1,6 @@
 /* test_device.c: the device layer: listing and choice, the central barrier tracker, weights
- * split over several bindings, a 1 GB embedding table, lavapipe's loop cap refused, and
- * clear errors on bad shapes. */
+ * split over several bindings, a 1 GB embedding table, lavapipe's loop cap refused, clear
+ * errors on bad shapes, and the device memory's peak. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +103,27 @@ static void test_errors_are_clear(void)
     gpu_free(T, W), gpu_free(T, x), gpu_free(T, y);
 }
 
+/* The peak follows the most memory held at once, and a reset starts it from what is held. */
+static void test_memory_peak(void)
+{
+    gpu_memory_peak_reset(T);
+    uint64_t base = gpu_memory_in_use(T);
+    gpu_tensor *a = gpu_new(T, GPU_F32, 1 << 20, 1, 1, 1, "a"); /* 4 MiB */
+    uint64_t with_a = gpu_memory_in_use(T);
+    gpu_tensor *b = gpu_new(T, GPU_F32, 1 << 21, 1, 1, 1, "b"); /* 8 MiB */
+    uint64_t with_ab = gpu_memory_in_use(T);
+    gpu_free(T, b);
+    th_expect(with_a - base >= (4u << 20) && with_ab - with_a >= (8u << 20) &&
+                  gpu_memory_in_use(T) == with_a,
+              "allocations are counted (%llu, %llu)", (unsigned long long)(with_a - base),
+              (unsigned long long)(with_ab - with_a));
+    th_expect(gpu_memory_peak(T) == with_ab, "the peak is the most held at once");
+    gpu_memory_peak_reset(T);
+    th_expect(gpu_memory_peak(T) == with_a, "a reset starts the peak from what is held");
+    gpu_free(T, a);
+    th_expect(gpu_memory_peak(T) == with_a && gpu_memory_in_use(T) == base, "freeing lowers no peak");
+}
+
 /* On lavapipe a dispatch whose invocations would loop past 65535 times is refused. */
 static void test_loop_cap_refused(void)
 {
@@ -123,6 +144,7 @@ int main(void)
     test_barriers_follow_dependencies();
     test_errors_are_clear();
     test_loop_cap_refused();
+    test_memory_peak();
     test_one_gib_table();
     return th_finish();
 }
