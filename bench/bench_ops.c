@@ -44,6 +44,12 @@ static int rec_matmul(gpu_ctx *ctx, void *arg)
     struct mm *m = arg;
     return gpu_matmul(ctx, m->y, m->W, m->x);
 }
+struct att { gpu_tensor *o, *q, *k, *v; int n; };
+static int rec_attention(gpu_ctx *ctx, void *arg)
+{
+    struct att *a = arg;
+    return gpu_attention(ctx, a->o, a->q, a->k, a->v, a->n, 0, NULL, NULL, 0.088f, 1);
+}
 struct cp { gpu_tensor *dst, *src; };
 static int rec_copy(gpu_ctx *ctx, void *arg)
 {
@@ -132,6 +138,27 @@ int bench_ops(int argc, char **argv)
         printf("  %-6s %9.1f %10.2f\n", gpu_type_name(types[i]), t * 1e3,
                2.0 * M * KK * NN / t / 1e9);
         gpu_free(ctx, m.y), gpu_free(ctx, m.W), gpu_free(ctx, m.x);
+    }
+
+    /* causal self-attention of a 512-token prompt, Janus-Pro-1B's heads: 2 FMAs (q.k and
+     * p*v) per head, query, visible position and dimension */
+    const int64_t T = 512, H = 16, D = 128;
+    printf("\nprefill attention, %lld tokens, %lld heads of %lld (causal):\n", (long long)T,
+           (long long)H, (long long)D);
+    printf("  %-6s %9s %10s\n", "cache", "ms", "GFLOP/s");
+    static const gpu_type caches[] = {GPU_F32, GPU_F16};
+    for (int i = 0; i < 2; i++) {
+        struct att a = {gpu_new(ctx, GPU_F32, D, H, T, 1, "o"), gpu_new(ctx, GPU_F32, D, H, T, 1, "q"),
+                        gpu_new(ctx, caches[i], D, H, T, 1, "k"),
+                        gpu_new(ctx, caches[i], D, H, T, 1, "v"), (int)T};
+        if (!a.o || !a.q || !a.k || !a.v || gpu_upload(ctx, a.q, xv, GPU_F32) ||
+            gpu_upload(ctx, a.k, w, GPU_F32) || gpu_upload(ctx, a.v, w + D * H * T, GPU_F32))
+            goto fail;
+        double t = time_op(ctx, rec_attention, &a, 1, 3);
+        if (t < 0) goto fail;
+        printf("  %-6s %9.1f %10.2f\n", gpu_type_name(caches[i]), t * 1e3,
+               4.0 * H * D * (T * (T + 1) / 2) / t / 1e9);
+        gpu_free(ctx, a.o), gpu_free(ctx, a.q), gpu_free(ctx, a.k), gpu_free(ctx, a.v);
     }
     free(w);
     free(xv);

@@ -376,6 +376,13 @@ static void choose_sizes(gpu_ctx *ctx)
                        ctx->props.limits.maxComputeSharedMemorySize >= 26u << 10 ? 16 : 8;
     e = getenv("VKSEEK_MATMUL_ROWS");
     if (e && (atoi(e) == 8 || atoi(e) == 16)) ctx->matmul_rows = (uint32_t)atoi(e);
+    /* Prefill attention, one invocation per query row (attention_rows.comp), from 16 tokens
+     * on CPUs: the workgroup's cache loads are the same address, 5x the per-row kernel's
+     * rate on lavapipe. GPUs keep the per-row kernel: 256 floats of row per invocation would
+     * cost occupancy (unmeasured). $VKSEEK_ATTN_ROWS (tokens, 0 never) overrides. */
+    ctx->attn_rows_min = ctx->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? 16 : 0;
+    e = getenv("VKSEEK_ATTN_ROWS");
+    if (e && atoi(e) >= 0) ctx->attn_rows_min = (uint32_t)atoi(e);
     ctx->max_range = ctx->props.limits.maxStorageBufferRange;
     /* $VKSEEK_MAX_BINDING lowers the binding limit, so tests split small tensors the way
      * big ones are split for real. */

@@ -10,6 +10,10 @@
 #define ATTN_MAX_DPT 16            /* output dims per invocation */
 #define ATTN_MAX_CHUNKS 32         /* cache chunks per query row, for parallelism */
 #define ATTN_TARGET_GROUPS 4096    /* workgroups worth splitting the cache for */
+#define ATTN_ROWS_MAX_DIMS 256     /* dk + dv for attention_rows.comp: its code grows with
+                                    * the row it keeps (6 s of lavapipe compile at 256) */
+#define ATTN_ROWS_STEP 4           /* its positions per loop trip (KB) */
+#define ATTN_ROWS_TARGET_GROUPS 128
 #define ATTN_SCRATCH_BYTES (32u << 20) /* chunk partials per pass */
 
 /* An optional per-sequence I32 [n_seq] index, bound in binding b (stand-in: q, unread). */
@@ -52,21 +56,33 @@ int gpu_attention(gpu_ctx *ctx, gpu_tensor *out, gpu_tensor *q, gpu_tensor *k, g
         return gpu_fail(ctx, "attention: shapes do not fit (n_kv %d): q %s, k %s, v %s, out %s",
                         n_kv, gpu_shape_str(q, sq, sizeof sq), gpu_shape_str(k, sk, sizeof sk),
                         gpu_shape_str(v, sv, sizeof sv), gpu_shape_str(out, so, sizeof so));
+    /* Many query rows per K/V head (prefill): attention_rows.comp, one invocation per row,
+     * every cache load shared by the workgroup. Few (decode): attention.comp, one workgroup
+     * per row, its invocations splitting the cache positions and the output dims. */
     uint32_t wg = ctx->wg, dpt = gpu_div_up((uint64_t)dv, wg);
-    if (dpt > ATTN_MAX_DPT)
+    int f16 = k->type == GPU_F16;
+    uint64_t vec = 4 * (f16 ? 2 : 4); /* it reads K and V as 4-element vectors */
+    int rows = ctx->attn_rows_min && T >= ctx->attn_rows_min && dk % 4 == 0 && dv % 4 == 0 &&
+               dk + dv <= ATTN_ROWS_MAX_DIMS &&
+               (k->nb[1] | k->nb[2] | k->nb[3] | v->nb[1] | v->nb[2] | v->nb[3]) % 4 == 0 &&
+               k->offset % vec == 0 && v->offset % vec == 0;
+    if (!rows && dpt > ATTN_MAX_DPT)
         return gpu_fail(ctx, "attention: value width %lld exceeds %d per workgroup of %u",
                         (long long)dv, ATTN_MAX_DPT, wg);
-    /* Chunks of the cache per query row: enough for parallelism when there are few rows
-     * (decode), and enough that no invocation loops past lavapipe's cap. */
-    uint64_t rows_all = (uint64_t)H * T * S, n_tiles = gpu_div_up((uint64_t)n_kv, wg);
-    uint64_t tile_cost = (uint64_t)dk + (uint64_t)dpt * wg + 32;
-    uint64_t max_tiles = ctx->is_lavapipe ? (GPU_LAVAPIPE_LOOP_CAP - 2048) / tile_cost : n_tiles;
-    uint64_t n_chunks = gpu_div_up(ATTN_TARGET_GROUPS, rows_all);
+    /* Chunks of the cache per query row: enough workgroups for parallelism when there are
+     * few (decode), and enough that no invocation loops past lavapipe's cap. */
+    uint64_t unit = rows ? ATTN_ROWS_STEP : wg; /* positions per loop trip */
+    uint64_t trip_cost = rows ? (uint64_t)(dk + dv) / 4 + 2 : (uint64_t)dk + (uint64_t)dpt * wg + 32;
+    uint64_t groups = rows ? (uint64_t)Hkv * gpu_div_up((uint64_t)T * (H / Hkv), wg) * (uint64_t)S
+                           : (uint64_t)H * T * S;
+    uint64_t n_trips = gpu_div_up((uint64_t)n_kv, unit);
+    uint64_t max_trips = ctx->is_lavapipe ? (GPU_LAVAPIPE_LOOP_CAP - 2048) / trip_cost : n_trips;
+    uint64_t n_chunks = gpu_div_up(rows ? ATTN_ROWS_TARGET_GROUPS : ATTN_TARGET_GROUPS, groups);
     if (n_chunks > ATTN_MAX_CHUNKS) n_chunks = ATTN_MAX_CHUNKS;
-    if (n_chunks * max_tiles < n_tiles) n_chunks = gpu_div_up(n_tiles, max_tiles);
-    if (n_chunks > n_tiles) n_chunks = n_tiles;
-    uint32_t tiles_per_chunk = gpu_div_up(n_tiles, n_chunks);
-    n_chunks = gpu_div_up(n_tiles, tiles_per_chunk);
+    if (n_chunks * max_trips < n_trips) n_chunks = gpu_div_up(n_trips, max_trips);
+    if (n_chunks > n_trips) n_chunks = n_trips;
+    uint32_t trips_per_chunk = gpu_div_up(n_trips, n_chunks);
+    n_chunks = gpu_div_up(n_trips, trips_per_chunk);
     /* Tokens per pass, so the chunk partials stay within a fixed scratch budget
      * ($VKSEEK_ATTN_SCRATCH overrides it, for tests). */
     uint64_t budget = ATTN_SCRATCH_BYTES;
@@ -99,28 +115,34 @@ int gpu_attention(gpu_ctx *ctx, gpu_tensor *out, gpu_tensor *q, gpu_tensor *k, g
         b[4] = b[3]; /* unused in direct mode */
     }
     char shader[24];
-    snprintf(shader, sizeof shader, "attention_%s", k->type == GPU_F16 ? "f16" : "f32");
+    snprintf(shader, sizeof shader, "attention_%s%s", rows ? "rows_" : "", f16 ? "f16" : "f32");
     for (int64_t t0 = 0; t0 < T; t0 += blk) {
         int64_t nt = T - t0 < blk ? T - t0 : blk;
         struct {
             uint32_t dk, dv, n_head, n_tok, group, n_kv, pos0, causal;
             uint32_t k_off, k_nb1, k_nb2, k_nb3, v_off, v_nb1, v_nb2, v_nb3;
-            uint32_t q_off, t0, n_tok_blk, tiles_per_chunk, direct;
+            uint32_t q_off, t0, n_tok_blk, per_chunk, direct;
             float scale;
             uint32_t slot_off, pos_off, n_slot, has_slot, has_pos;
         } pc = {(uint32_t)dk, (uint32_t)dv, (uint32_t)H, (uint32_t)T, (uint32_t)(H / Hkv),
                 (uint32_t)n_kv, (uint32_t)pos0, causal != 0,
                 k_off, (uint32_t)k->nb[1], (uint32_t)k->nb[2], (uint32_t)k->nb[3],
                 v_off, (uint32_t)v->nb[1], (uint32_t)v->nb[2], (uint32_t)v->nb[3],
-                q_off, (uint32_t)t0, (uint32_t)nt, tiles_per_chunk, n_chunks == 1, scale,
+                q_off, (uint32_t)t0, (uint32_t)nt, (uint32_t)(trips_per_chunk * unit), n_chunks == 1, scale,
                 slot_off, pos_off, (uint32_t)k->ne[3], slot != NULL, pos != NULL};
         gpu_dispatch_desc d = {.op = op, .shader = shader, .binds = b, .n_binds = 7, .push = &pc,
                                .push_size = sizeof pc};
         d.n_spec = gpu_spec_base(ctx, d.spec, wg);
-        d.spec[d.n_spec++] = dpt;
-        d.groups[0] = (uint32_t)n_chunks, d.groups[1] = (uint32_t)H;
-        d.groups[2] = (uint32_t)(nt * S);
-        d.loop_iters = tiles_per_chunk * tile_cost + (uint64_t)dk / wg + 16;
+        d.groups[0] = (uint32_t)n_chunks;
+        if (rows) {
+            d.spec[d.n_spec++] = (uint32_t)dk, d.spec[d.n_spec++] = (uint32_t)dv;
+            d.groups[1] = (uint32_t)Hkv;
+            d.groups[2] = (uint32_t)(gpu_div_up((uint64_t)nt * (H / Hkv), wg) * S);
+        } else {
+            d.spec[d.n_spec++] = dpt;
+            d.groups[1] = (uint32_t)H, d.groups[2] = (uint32_t)(nt * S);
+        }
+        d.loop_iters = trips_per_chunk * trip_cost + (uint64_t)dk / wg + 16;
         if (gpu_dispatch(ctx, &d)) return -1;
         if (n_chunks == 1) continue;
         uint64_t rows = (uint64_t)H * nt * S;

@@ -29,7 +29,7 @@ layout(binding = 6) readonly buffer Pb { int POS[]; };
 layout(push_constant) uniform P {
     uint dk, dv, n_head, n_tok, group, n_kv, pos0, causal;
     uint k_off, k_nb1, k_nb2, k_nb3, v_off, v_nb1, v_nb2, v_nb3;
-    uint q_off, t0, n_tok_blk, tiles_per_chunk, direct; float scale;
+    uint q_off, t0, n_tok_blk, per_chunk, direct; float scale;
     uint slot_off, pos_off, n_slot, has_slot, has_pos;
 } p;
 
@@ -49,8 +49,7 @@ void main()
     uint pos = p.pos0 + t + (p.has_pos != 0u ? uint(POS[p.pos_off + s]) : 0u);
     uint limit = p.causal != 0u ? min(p.n_kv, pos + 1u) : p.n_kv;
     if (slot >= p.n_slot) limit = 0u;   // never read outside the cache
-    uint first = chunk * p.tiles_per_chunk * WG;
-    uint end = min(limit, first + p.tiles_per_chunk * WG);
+    uint first = chunk * p.per_chunk, end = min(limit, first + p.per_chunk);
     float m = -1.0 / 0.0, l = 0.0;
     float acc[DPT];
     [[unroll]] for (uint k = 0; k < DPT; k++) acc[k] = 0.0;

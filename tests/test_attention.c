@@ -84,6 +84,8 @@ int main(void)
      * 20-token prefill */
     test_attention((shape){64, 64, 4, 2, 37, 1, 200, 137, 100, 1, 1, 0});
     test_attention((shape){576, 512, 16, 1, 20, 1, 60, 60, 40, 1, 1, 1});
+    /* a 256-token prompt, GQA 32:8, f16 cache: rows enough to need no chunks */
+    test_attention((shape){128, 128, 32, 8, 256, 1, 256, 256, 0, 1, 1, 0});
     /* long context: many chunks merged; f16 cache */
     test_attention((shape){128, 128, 2, 1, 2, 1, 3000, 2999, 2997, 1, 1, 0});
     /* value dim != key dim */
