@@ -1,7 +1,9 @@
 /* op_attention.c: attention over a KV cache, split over the sequence: one dispatch scores
  * and accumulates chunks of cache rows per (token, head), a second merges the chunks with
- * the online-softmax rule. Grouped-query heads read their shared K/V head; V may be a
- * strided view of K (MLA's absorbed form: K 576 wide, V its first 512). */
+ * the online-softmax rule. Two kernels: attention_rows.comp (many tokens: one invocation per
+ * query row, a workgroup's rows sharing every cache load) and attention.comp (one workgroup
+ * per query row). Grouped-query heads read their shared K/V head; V may be a strided view of
+ * K (MLA's absorbed form: K 576 wide, V its first 512). */
 #include <stdio.h>
 #include <stdlib.h>
 #include "internal.h"
