@@ -341,6 +341,7 @@ static void choose_sizes(gpu_ctx *ctx)
     VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
                                       .pNext = &sg};
     vkGetPhysicalDeviceProperties2(ctx->pdev, &p2);
+    ctx->subgroup_size = sg.subgroupSize;
     ctx->subgroup_arith = (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
                           (sg.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) &&
                           !env_on("VKSEEK_NO_SUBGROUP");
@@ -376,10 +377,10 @@ static void choose_sizes(gpu_ctx *ctx)
                        ctx->props.limits.maxComputeSharedMemorySize >= 26u << 10 ? 16 : 8;
     e = getenv("VKSEEK_MATMUL_ROWS");
     if (e && (atoi(e) == 8 || atoi(e) == 16)) ctx->matmul_rows = (uint32_t)atoi(e);
-    /* Prefill attention, one invocation per query row (attention_rows.comp), from 16 tokens
-     * on CPUs: the workgroup's cache loads are the same address, 5x the per-row kernel's
-     * rate on lavapipe. GPUs keep the per-row kernel: 256 floats of row per invocation would
-     * cost occupancy (unmeasured). $VKSEEK_ATTN_ROWS (tokens, 0 never) overrides. */
+    /* Prefill attention, one subgroup per query row (attention_rows.comp), from 16 tokens
+     * on CPUs, where lavapipe's subgroup is its fixed vector width: 5x the per-row kernel's
+     * rate there. GPUs keep the per-row kernel (their subgroup size may vary per pipeline;
+     * unmeasured). $VKSEEK_ATTN_ROWS (tokens, 0 never) overrides. */
     ctx->attn_rows_min = ctx->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? 16 : 0;
     e = getenv("VKSEEK_ATTN_ROWS");
     if (e && atoi(e) >= 0) ctx->attn_rows_min = (uint32_t)atoi(e);

@@ -58,6 +58,7 @@ struct gpu_ctx {
     int uma;                 /* allocate host-visible device memory and map it */
     int is_lavapipe;
     int subgroup_arith;      /* subgroupAdd/Max usable in compute */
+    uint32_t subgroup_size;  /* the device's (lavapipe: its vector width) */
     uint32_t wg;             /* default workgroup size for 1-D ops */
     uint64_t max_range;      /* maxStorageBufferRange */
     uint64_t align;          /* minStorageBufferOffsetAlignment */

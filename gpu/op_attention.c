@@ -1,8 +1,8 @@
 /* op_attention.c: attention over a KV cache, split over the sequence: one dispatch scores
  * and accumulates chunks of cache rows per (token, head), a second merges the chunks with
- * the online-softmax rule. Two kernels: attention_rows.comp (many tokens: one invocation per
- * query row, a workgroup's rows sharing every cache load) and attention.comp (one workgroup
- * per query row). Grouped-query heads read their shared K/V head; V may be a strided view of
+ * the online-softmax rule. Two kernels: attention_rows.comp (many tokens: one subgroup per
+ * query row, a workgroup's rows sharing the cache rows they read) and attention.comp (one
+ * workgroup per query row). Grouped-query heads read their shared K/V head; V may be a strided view of
  * K (MLA's absorbed form: K 576 wide, V its first 512). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +12,6 @@
 #define ATTN_MAX_DPT 16            /* output dims per invocation */
 #define ATTN_MAX_CHUNKS 32         /* cache chunks per query row, for parallelism */
 #define ATTN_TARGET_GROUPS 4096    /* workgroups worth splitting the cache for */
-#define ATTN_ROWS_MAX_DIMS 256     /* dk + dv for attention_rows.comp: its code grows with
-                                    * the row it keeps (6 s of lavapipe compile at 256) */
 #define ATTN_ROWS_STEP 4           /* its positions per loop trip (KB) */
 #define ATTN_ROWS_TARGET_GROUPS 128
 #define ATTN_SCRATCH_BYTES (32u << 20) /* chunk partials per pass */
@@ -58,24 +56,27 @@ int gpu_attention(gpu_ctx *ctx, gpu_tensor *out, gpu_tensor *q, gpu_tensor *k, g
         return gpu_fail(ctx, "attention: shapes do not fit (n_kv %d): q %s, k %s, v %s, out %s",
                         n_kv, gpu_shape_str(q, sq, sizeof sq), gpu_shape_str(k, sk, sizeof sk),
                         gpu_shape_str(v, sv, sizeof sv), gpu_shape_str(out, so, sizeof so));
-    /* Many query rows per K/V head (prefill): attention_rows.comp, one invocation per row,
-     * every cache load shared by the workgroup. Few (decode): attention.comp, one workgroup
-     * per row, its invocations splitting the cache positions and the output dims. */
-    uint32_t wg = ctx->wg, dpt = gpu_div_up((uint64_t)dv, wg);
+    /* Many query rows per K/V head (prefill): attention_rows.comp, one subgroup per row,
+     * the rows of a workgroup sharing the cache rows they read. Few (decode): attention.comp,
+     * one workgroup per row, its invocations splitting the cache positions and the output
+     * dims. */
+    uint32_t wg = ctx->wg, dpt = gpu_div_up((uint64_t)dv, wg), sg = ctx->subgroup_size;
     int f16 = k->type == GPU_F16;
     uint64_t vec = 4 * (f16 ? 2 : 4); /* it reads K and V as 4-element vectors */
-    int rows = ctx->attn_rows_min && T >= ctx->attn_rows_min && dk % 4 == 0 && dv % 4 == 0 &&
-               dk + dv <= ATTN_ROWS_MAX_DIMS &&
+    int rows = ctx->attn_rows_min && T >= ctx->attn_rows_min && ctx->subgroup_arith &&
+               sg && wg % sg == 0 && dk % (4 * sg) == 0 && dv % (4 * sg) == 0 &&
                (k->nb[1] | k->nb[2] | k->nb[3] | v->nb[1] | v->nb[2] | v->nb[3]) % 4 == 0 &&
                k->offset % vec == 0 && v->offset % vec == 0;
+    uint32_t wg_rows = rows ? wg / sg : 1; /* its rows per workgroup */
     if (!rows && dpt > ATTN_MAX_DPT)
         return gpu_fail(ctx, "attention: value width %lld exceeds %d per workgroup of %u",
                         (long long)dv, ATTN_MAX_DPT, wg);
     /* Chunks of the cache per query row: enough workgroups for parallelism when there are
      * few (decode), and enough that no invocation loops past lavapipe's cap. */
     uint64_t unit = rows ? ATTN_ROWS_STEP : wg; /* positions per loop trip */
-    uint64_t trip_cost = rows ? (uint64_t)(dk + dv) / 4 + 2 : (uint64_t)dk + (uint64_t)dpt * wg + 32;
-    uint64_t groups = rows ? (uint64_t)Hkv * gpu_div_up((uint64_t)T * (H / Hkv), wg) * (uint64_t)S
+    uint64_t trip_cost = rows ? (uint64_t)(dk + dv) / (4 * sg) + 2 /* if not unrolled */
+                              : (uint64_t)dk + (uint64_t)dpt * wg + 32;
+    uint64_t groups = rows ? (uint64_t)Hkv * gpu_div_up((uint64_t)T * (H / Hkv), wg_rows) * (uint64_t)S
                            : (uint64_t)H * T * S;
     uint64_t n_trips = gpu_div_up((uint64_t)n_kv, unit);
     uint64_t max_trips = ctx->is_lavapipe ? (GPU_LAVAPIPE_LOOP_CAP - 2048) / trip_cost : n_trips;
@@ -95,6 +96,9 @@ int gpu_attention(gpu_ctx *ctx, gpu_tensor *out, gpu_tensor *q, gpu_tensor *k, g
     if (blk < 1) blk = 1;
     if (blk > T) blk = T;
     if (blk * S > 65535) blk = 65535 / S;
+    if (rows && gpu_div_up((uint64_t)blk * (H / Hkv), wg_rows) * S > 65535)
+        blk = (int64_t)(65535 / S * wg_rows / (H / Hkv));
+    if (blk < 1) blk = 1;
 
     uint32_t q_off, k_off, v_off, slot_off, pos_off;
     gpu_bind b[7], m[3];
@@ -138,8 +142,9 @@ int gpu_attention(gpu_ctx *ctx, gpu_tensor *out, gpu_tensor *q, gpu_tensor *k, g
         d.groups[0] = (uint32_t)n_chunks;
         if (rows) {
             d.spec[d.n_spec++] = (uint32_t)dk, d.spec[d.n_spec++] = (uint32_t)dv;
+            d.spec[d.n_spec++] = sg;
             d.groups[1] = (uint32_t)Hkv;
-            d.groups[2] = (uint32_t)(gpu_div_up((uint64_t)nt * (H / Hkv), wg) * S);
+            d.groups[2] = (uint32_t)(gpu_div_up((uint64_t)nt * (H / Hkv), wg_rows) * S);
         } else {
             d.spec[d.n_spec++] = dpt;
             d.groups[1] = (uint32_t)H, d.groups[2] = (uint32_t)(nt * S);
