@@ -98,7 +98,7 @@ struct gpu_ctx {
     uint32_t matvec_rows;    /* rows per invocation in matrix-vector products */
     uint32_t matvec_max_m;   /* up to this many tokens use matrix-vector passes of 8 */
     uint32_t matmul_rows;    /* weight rows per invocation in the tiled product (8 or 16) */
-    uint32_t attn_rows_min;  /* tokens from which attention runs a row per invocation; 0 never */
+    uint32_t attn_rows_min;  /* tokens from which attention takes a subgroup per row; 0 never */
 
     /* profiling */
     int profile;

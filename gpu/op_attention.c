@@ -2,8 +2,8 @@
  * and accumulates chunks of cache rows per (token, head), a second merges the chunks with
  * the online-softmax rule. Two kernels: attention_rows.comp (many tokens: one subgroup per
  * query row, a workgroup's rows sharing the cache rows they read) and attention.comp (one
- * workgroup per query row). Grouped-query heads read their shared K/V head; V may be a strided view of
- * K (MLA's absorbed form: K 576 wide, V its first 512). */
+ * workgroup per query row). Grouped-query heads read their shared K/V head; V may be a
+ * strided view of K (MLA's absorbed form: K 576 wide, V its first 512). */
 #include <stdio.h>
 #include <stdlib.h>
 #include "internal.h"
@@ -12,8 +12,8 @@
 #define ATTN_MAX_DPT 16            /* output dims per invocation */
 #define ATTN_MAX_CHUNKS 32         /* cache chunks per query row, for parallelism */
 #define ATTN_TARGET_GROUPS 4096    /* workgroups worth splitting the cache for */
-#define ATTN_ROWS_STEP 4           /* its positions per loop trip (KB) */
-#define ATTN_ROWS_TARGET_GROUPS 128
+#define ATTN_ROWS_STEP 4           /* attention_rows.comp: positions per loop trip (KB) */
+#define ATTN_ROWS_TARGET_GROUPS 128 /* its workgroups worth splitting the cache for */
 #define ATTN_SCRATCH_BYTES (32u << 20) /* chunk partials per pass */
 
 /* An optional per-sequence I32 [n_seq] index, bound in binding b (stand-in: q, unread). */
@@ -76,7 +76,7 @@ int gpu_attention(gpu_ctx *ctx, gpu_tensor *out, gpu_tensor *q, gpu_tensor *k, g
     uint64_t unit = rows ? ATTN_ROWS_STEP : wg; /* positions per loop trip */
     uint64_t trip_cost = rows ? (uint64_t)(dk + dv) / (4 * sg) + 2 /* if not unrolled */
                               : (uint64_t)dk + (uint64_t)dpt * wg + 32;
-    uint64_t groups = rows ? (uint64_t)Hkv * gpu_div_up((uint64_t)T * (H / Hkv), wg_rows) * (uint64_t)S
+    uint64_t groups = rows ? (uint64_t)Hkv * S * gpu_div_up((uint64_t)T * (H / Hkv), wg_rows)
                            : (uint64_t)H * T * S;
     uint64_t n_trips = gpu_div_up((uint64_t)n_kv, unit);
     uint64_t max_trips = ctx->is_lavapipe ? (GPU_LAVAPIPE_LOOP_CAP - 2048) / trip_cost : n_trips;
@@ -134,7 +134,8 @@ int gpu_attention(gpu_ctx *ctx, gpu_tensor *out, gpu_tensor *q, gpu_tensor *k, g
                 (uint32_t)n_kv, (uint32_t)pos0, causal != 0,
                 k_off, (uint32_t)k->nb[1], (uint32_t)k->nb[2], (uint32_t)k->nb[3],
                 v_off, (uint32_t)v->nb[1], (uint32_t)v->nb[2], (uint32_t)v->nb[3],
-                q_off, (uint32_t)t0, (uint32_t)nt, (uint32_t)(trips_per_chunk * unit), n_chunks == 1, scale,
+                q_off, (uint32_t)t0, (uint32_t)nt, (uint32_t)(trips_per_chunk * unit),
+                n_chunks == 1, scale,
                 slot_off, pos_off, (uint32_t)k->ne[3], slot != NULL, pos != NULL};
         gpu_dispatch_desc d = {.op = op, .shader = shader, .binds = b, .n_binds = 7, .push = &pc,
                                .push_size = sizeof pc};
