@@ -256,7 +256,9 @@ static int generate_prompt(gen_run *r, const char *prompt, int first, uint64_t *
     if (rc == 1) return cli_error("%s; nothing written", interrupted ? "interrupted" : "preview closed");
     if (rc) return 1;
     *seed_out = seed;
-    return save(r, prompt, seed, rgb, first, 0);
+    rc = save(r, prompt, seed, rgb, first, 0);
+    if (r->lv) live_finished(r->lv);
+    return rc;
 }
 
 /* After the run, the window stays until closed: S saves, R draws the last prompt again. */
@@ -279,6 +281,7 @@ static int linger(gen_run *r, const char *prompt, uint64_t seed, uint8_t *rgb)
         uint64_t next = seed + (uint64_t)r->n;
         int d = draw_again(r, ids, (int)n_ids, pad, prompt, &next, &pg);
         if (d == 0) seed = next;
+        if (d == 0 && r->lv) live_finished(r->lv);
         if (d < 0) rc = 1;
     }
     free(ids);

@@ -99,8 +99,6 @@ void live_event(live *l, const gen_event *e)
     } else if (e->kind == GEN_IMAGE_DONE && e->image < l->n && e->size == l->S) {
         memcpy(l->rgb + (size_t)e->image * l->S * l->S * 3, e->rgb, (size_t)l->S * l->S * 3);
         l->n_done++, l->dirty = 1;
-    } else if (e->kind == GEN_END) {
-        l->running = 0;
     }
 }
 
@@ -196,6 +194,12 @@ live_action live_tick(live *l, double wait_s, char *err, size_t len)
         default: break;
         }
     }
+}
+
+void live_finished(live *l)
+{
+    l->running = l->paused = 0;
+    title(l);
 }
 
 int live_paused(const live *l) { return l->paused; }

@@ -23,6 +23,10 @@ void live_terminate(void);
 void live_start(live *l, const char *prompt, uint64_t seed);
 /* The generation's events (call from its sink): codes so far, finished pictures. */
 void live_event(live *l, const gen_event *e);
+/* The pictures are drawn and, unless they only were drawn again, written: the title says
+ * so and S saves from now on. Not at the generation's end: the title is what a user (and
+ * test_preview) takes as the sign that the files exist. */
+void live_finished(live *l);
 /* Between steps: a new partial frame when due (a new grid row of codes is drawn, and
  * previewing, this frame included, stays under 7% of the generation's time), then the
  * window's
