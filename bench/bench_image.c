@@ -105,7 +105,7 @@ int bench_image(int argc, char **argv)
                    "(%.1f ms per step, %.1fx the bandwidth floor of %.2f s), VQ decode %.2f s\n",
                    n, qname, T, S, S, (t_gen + t_vq) / n, t_gen, 1e3 * t_gen / T, t_gen / floor,
                    floor, t_vq);
-            bench_print_memory(m->ctx, held);
+            bench_print_memory(m, held);
             fflush(stdout);
         }
         sched_free(s);

@@ -146,7 +146,7 @@ int bench_text(int argc, char **argv)
         printf("decode  %5d tokens   %8.2f tokens/s (%.1f ms per token)\n", n_gen, tg, 1e3 / tg);
         printf("bandwidth bound       %8.2f tokens/s (%.3f GB per token at %.1f GB/s): decode "
                "reaches %.0f%%\n", bw * 1e9 / bpt, bpt / 1e9, bw, 100 * tg * bpt / (bw * 1e9));
-        bench_print_memory(m->ctx, held);
+        bench_print_memory(m, held);
         if (o.mtp) {
             int n = drafts + accepted;
             printf("speculative (MTP) %5d tokens %6.2f tokens/s: %d of %d drafts accepted "

@@ -33,9 +33,14 @@ double bench_copy_gbs(size_t bytes, int tries)
     return bytes / best / 1e9;
 }
 
-void bench_print_memory(const gpu_ctx *ctx, uint64_t held)
+void bench_print_memory(const model *m, uint64_t held)
 {
-    uint64_t peak = gpu_memory_peak(ctx);
+    uint64_t peak = gpu_memory_peak(m->ctx), plan = plan_total(&m->plan);
+    char str[160];
     printf("device memory         %8.1f MB weights and caches, peak %.1f MB: %.1f MB for "
            "activations, scratch and staging\n", held / 1e6, peak / 1e6, (peak - held) / 1e6);
+    printf("planned memory        %8.1f MB (%s), the peak %s it%s\n", plan / 1e6,
+           plan_str(&m->plan, str, sizeof str), peak <= plan ? "within" : "OVER",
+           gpu_scratch_peak(m->ctx) > m->plan.scratch ? " (a stream outgrew the planned scratch)"
+                                                      : "");
 }

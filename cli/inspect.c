@@ -1,6 +1,7 @@
 /* inspect.c: `vkseek inspect DIR [--quant Q] [--ctx N] [--seqs N] [--kv-cache F]
- * [--speculative mtp]`: what a checkpoint is and the device memory its weights and KV cache
- * will take at those settings (the defaults: `vkseek run`'s). */
+ * [--speculative mtp] [--device N]`: what a checkpoint is and the device memory it will take
+ * at those settings (the defaults: `vkseek run`'s) on that device: weights, KV cache,
+ * activations (engine/plan.c). Nothing is loaded. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,17 +10,8 @@
 #include "engine/config.h"
 #include "engine/loader.h"
 #include "engine/model.h"
+#include "engine/plan.h"
 #include "text/lm.h"
-
-/* "1.23 GB", "456.7 MB", "12.0 kB", "100 B" */
-static const char *size_str(uint64_t b, char *buf, size_t n)
-{
-    if (b >= 1000000000ull) snprintf(buf, n, "%.2f GB", b / 1e9);
-    else if (b >= 1000000) snprintf(buf, n, "%.1f MB", b / 1e6);
-    else if (b >= 1000) snprintf(buf, n, "%.1f kB", b / 1e3);
-    else snprintf(buf, n, "%llu B", (unsigned long long)b);
-    return buf;
-}
 
 static void print_lm(const lm_config *m)
 {
@@ -40,7 +32,8 @@ static void print_lm(const lm_config *m)
 int cmd_inspect(int argc, char **argv)
 {
     const char *dir = NULL, *qname = "keep";
-    model_options mo = {.n_seq = 1};
+    model_options mo = {.n_seq = 1, .device = cli_device_arg(&argc, argv)};
+    if (mo.device == -2) return cli_error("--device needs a device index");
     if ((mo.kv_f32 = cli_kv_cache_arg(&argc, argv)) < 0) return cli_error("--kv-cache: use f16 or f32");
     for (int i = 1; i < argc; i++) {
         char *end = NULL;
@@ -93,24 +86,32 @@ int cmd_inspect(int argc, char **argv)
     printf("in the files:");
     for (int d = 0; d < TF_DTYPE_COUNT; d++)
         if (file_count[d])
-            printf("  %s %s (%d)", tf_dtype_name((tf_dtype)d), size_str(file_bytes[d], sz, sizeof sz),
+            printf("  %s %s (%d)", tf_dtype_name((tf_dtype)d), plan_size(file_bytes[d], sz, sizeof sz),
                    file_count[d]);
-    uint64_t total = 0;
     printf("\non the device (--quant %s):", qname);
-    for (int g = 0; g < GPU_TYPE_COUNT; g++)
-        if (dev_count[g]) {
-            printf("  %s %s (%d)", gpu_type_name((gpu_type)g), size_str(dev_bytes[g], sz, sizeof sz),
-                   dev_count[g]);
-            total += dev_bytes[g];
-        }
-    printf("\nweights need %s of device memory\n", size_str(total, sz, sizeof sz));
+    for (int t = 0; t < GPU_TYPE_COUNT; t++)
+        if (dev_count[t])
+            printf("  %s %s (%d)", gpu_type_name((gpu_type)t), plan_size(dev_bytes[t], sz, sizeof sz),
+                   dev_count[t]);
+    printf("\n");
     lm_options lo = {.n_ctx = model_ctx(&cfg, &mo), .n_seq = mo.n_seq, .mtp = mo.mtp,
-                     .kv_f32 = mo.kv_f32};
-    uint64_t kv = lm_kv_bytes(&cfg.lm, &lo);
+                     .kv_f32 = mo.kv_f32, .quant = quant};
+    gpu_ctx *g = gpu_open(mo.device);
+    if (!g) {
+        ckpt_close(ck);
+        return cli_error("%s (the activations depend on the device)", gpu_errmsg());
+    }
+    memory_plan p;
+    plan_make(g, &cfg, ck, &lo, &p);
+    printf("device: %s\n", gpu_info(g)->name);
+    printf("weights: %s\n", plan_size(p.weights, sz, sizeof sz));
     printf("KV cache (--ctx %d x %d sequence%s, %s): %s\n", lo.n_ctx, lo.n_seq,
-           lo.n_seq == 1 ? "" : "s", lo.kv_f32 ? "f32" : "f16", size_str(kv, sz, sizeof sz));
-    printf("weights and KV cache: %s (activations come on top)\n",
-           size_str(total + kv, sz, sizeof sz));
+           lo.n_seq == 1 ? "" : "s", lo.kv_f32 ? "f32" : "f16", plan_size(p.kv, sz, sizeof sz));
+    printf("activations: %s", plan_size(p.acts, sz, sizeof sz));
+    printf(", scratch %s", plan_size(p.scratch, sz, sizeof sz));
+    if (p.staging) printf(", staging %s", plan_size(p.staging, sz, sizeof sz));
+    printf("\ndevice memory: %s\n", plan_size(plan_total(&p), sz, sizeof sz));
+    gpu_close(g);
     ckpt_close(ck);
     return 0;
 }

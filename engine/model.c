@@ -56,6 +56,11 @@ model *model_open(const char *dir, const model_options *o, char *err, size_t err
     if (!(m->lm = lm_load(m->ctx, m->ck, c, m->cfg.is_janus ? "language_model." : "", &lo, err,
                           errlen)) || !ckpt_intact(m->ck, err, errlen))
         goto fail;
+    plan_make(m->ctx, &m->cfg, m->ck, &lo, &m->plan);
+    if (gpu_scratch_reserve(m->ctx, m->plan.scratch)) {
+        snprintf(err, errlen, "scratch memory: %s", gpu_errmsg());
+        goto fail;
+    }
     return m;
 fail:
     model_close(m);

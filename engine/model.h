@@ -6,6 +6,7 @@
 
 #include "engine/checkpoint.h"
 #include "engine/config.h"
+#include "engine/plan.h"
 #include "gpu/gpu.h"
 #include "text/lm.h"
 #include "text/tokenizer.h"
@@ -30,6 +31,7 @@ typedef struct {
     checkpoint *ck;
     tokenizer *tok;        /* NULL when the directory has none and none was needed */
     lm *lm;
+    memory_plan plan;      /* what it will take on the device (its scratch is reserved) */
 } model;
 
 #define MODEL_IMAGE_PROMPT 256

@@ -9,7 +9,6 @@
 #include <time.h>
 #include "engine/scheduler.h"
 
-#define PREFILL_CHUNK 512     /* prompt tokens per step, so running sequences keep moving */
 
 /* queued for slots; its prompt being read; drawing tokens; (images) decoding its pictures */
 typedef enum { R_QUEUED, R_PREFILL, R_DECODE, R_PICTURES } req_state;
@@ -535,7 +534,9 @@ static int prefill(scheduler *s, req *q, char *err, size_t errlen)
         !(q->embeds = janus_embed_prompt(s->j, q->r.ids, q->r.n, q->r.picture_id, q->r.pixels,
                                          q->r.n_pictures, err, errlen)))
         return finish(s, q, "error", err), -1;
-    int n = q->r.n - q->done < PREFILL_CHUNK ? q->r.n - q->done : PREFILL_CHUNK;
+    /* a chunk's tokens in all its rows (an image's are 2 per picture) stay in the budget */
+    int chunk = SCHED_PREFILL_TOKENS / rows > 1 ? SCHED_PREFILL_TOKENS / rows : 1;
+    int n = q->r.n - q->done < chunk ? q->r.n - q->done : chunk;
     int last = q->done + n == q->r.n;
     gpu_tensor *x;
     if (q->embeds) {

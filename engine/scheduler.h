@@ -38,6 +38,10 @@ typedef struct {
     int32_t pad_id;            /* the unconditional rows' prompt: BOS, pads, <begin_of_image> */
 } sched_request;
 
+/* Prompt tokens a step reads (in all of a request's rows), so running sequences keep
+ * moving and activations stay bounded (engine/plan.c). */
+#define SCHED_PREFILL_TOKENS 512
+
 /* A scheduler over m's cache slots (lm_seqs); j (NULL for text-only models) for pictures
  * and images. */
 scheduler *sched_new(model *m, janus *j, char *err, size_t errlen);

@@ -68,6 +68,26 @@ uint64_t gpu_memory_in_use(const gpu_ctx *ctx);
 uint64_t gpu_memory_peak(const gpu_ctx *ctx);
 void gpu_memory_peak_reset(gpu_ctx *ctx);
 
+/* ---- memory plans: what a run will hold, computed before it runs ---- */
+
+/* Device bytes a gpu_new of this shape holds, rounded up to 256 as drivers may round. */
+uint64_t gpu_tensor_bytes(gpu_type type, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3);
+/* Scratch bytes a gpu_new_temp of n elements takes on this device. */
+uint64_t gpu_temp_bytes(const gpu_ctx *ctx, int64_t n);
+/* The staging buffer transfers use on this device (none where the host shares memory). */
+uint64_t gpu_staging_bytes(const gpu_ctx *ctx);
+/* Scratch one gpu_attention takes for q [dk, H, T, S] over n_kv cache positions of Hkv heads,
+ * V dv wide (the chunk partials it merges), whichever kernel it picks. */
+uint64_t gpu_attention_scratch(const gpu_ctx *ctx, int64_t dk, int64_t dv, int64_t H,
+                               int64_t Hkv, int64_t T, int64_t S, int64_t n_kv);
+/* Scratch for the largest stream the caller will record between syncs: one block of this
+ * size from now on, instead of blocks added by doubling while a stream records (which all
+ * live until it runs). A stream that needs more still gets it: gpu_memory_peak shows it. */
+int gpu_scratch_reserve(gpu_ctx *ctx, uint64_t bytes);
+/* The most scratch one stream has used since the context opened or the last
+ * gpu_memory_peak_reset. */
+uint64_t gpu_scratch_peak(const gpu_ctx *ctx);
+
 /* ---- tensors ---- */
 
 /* ne[0] is the contiguous dimension (a row), ne[1] rows, ne[2], ne[3] outer.

@@ -88,7 +88,8 @@ struct gpu_ctx {
     /* scratch for ops' intermediates: bump-allocated, reclaimed at gpu_sync */
     struct gpu_mem **scratch;
     int n_scratch;
-    uint64_t scratch_used;
+    uint64_t scratch_used;   /* in the newest block */
+    uint64_t scratch_stream, scratch_peak; /* all blocks' use in this stream; its most */
     gpu_tensor **temps;      /* gpu_new_temp's tensors, freed at gpu_sync */
     int n_temps, cap_temps;
     /* rope frequency tables, made once per parameter set */

@@ -359,20 +359,41 @@ int gpu_copy_bytes(gpu_ctx *ctx, gpu_tensor *dst, gpu_tensor *src)
     return gpu_record_copy(ctx, dst->mem, dst->offset, src->mem, src->offset, gpu_nbytes(src));
 }
 
+uint64_t gpu_temp_bytes(const gpu_ctx *ctx, int64_t n)
+{
+    return ((uint64_t)n * 4 + ctx->align - 1) & ~(ctx->align - 1);
+}
+
+uint64_t gpu_tensor_bytes(gpu_type type, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3)
+{
+    gpu_tensor t = {.type = type, .ne = {ne0, ne1, ne2, ne3}};
+    return (tensor_alloc_bytes(&t) + 255) & ~(uint64_t)255;
+}
+
+uint64_t gpu_staging_bytes(const gpu_ctx *ctx) { return ctx->uma ? 0 : STAGING_BYTES; }
+
+/* A new newest scratch block of size bytes; the old ones stay alive until the stream has
+ * run. */
+static struct gpu_mem *scratch_block(gpu_ctx *ctx, uint64_t size)
+{
+    struct gpu_mem **p = realloc(ctx->scratch, (size_t)(ctx->n_scratch + 1) * sizeof *p);
+    if (!p) return gpu_fail(ctx, "out of host memory"), NULL;
+    ctx->scratch = p;
+    struct gpu_mem *m = gpu_mem_new(ctx, size, 0);
+    if (!m) return NULL;
+    ctx->scratch[ctx->n_scratch++] = m;
+    ctx->scratch_used = 0;
+    return m;
+}
+
 int gpu_scratch(gpu_ctx *ctx, int64_t n, gpu_tensor *out)
 {
-    uint64_t bytes = ((uint64_t)n * 4 + ctx->align - 1) & ~(ctx->align - 1);
+    uint64_t bytes = gpu_temp_bytes(ctx, n);
     struct gpu_mem *cur = ctx->n_scratch ? ctx->scratch[ctx->n_scratch - 1] : NULL;
     if (!cur || ctx->scratch_used + bytes > cur->size) {
-        /* A new block; the old ones stay alive until the stream has run. */
         uint64_t size = cur ? cur->size * 2 : (16u << 20);
         while (size < bytes) size *= 2;
-        struct gpu_mem **p = realloc(ctx->scratch, (size_t)(ctx->n_scratch + 1) * sizeof *p);
-        if (!p) return gpu_fail(ctx, "out of host memory");
-        ctx->scratch = p;
-        if (!(cur = gpu_mem_new(ctx, size, 0))) return -1;
-        ctx->scratch[ctx->n_scratch++] = cur;
-        ctx->scratch_used = 0;
+        if (!(cur = scratch_block(ctx, size))) return -1;
     }
     memset(out, 0, sizeof *out);
     out->type = GPU_F32;
@@ -383,8 +404,22 @@ int gpu_scratch(gpu_ctx *ctx, int64_t n, gpu_tensor *out)
     out->is_view = 1;
     snprintf(out->name, sizeof out->name, "scratch");
     ctx->scratch_used += bytes;
+    ctx->scratch_stream += bytes;
+    if (ctx->scratch_stream > ctx->scratch_peak) ctx->scratch_peak = ctx->scratch_stream;
     return 0;
 }
+
+int gpu_scratch_reserve(gpu_ctx *ctx, uint64_t bytes)
+{
+    if (ctx->failed) return -1;
+    bytes = (bytes + ctx->align - 1) & ~(ctx->align - 1);
+    if (ctx->n_scratch && ctx->scratch[ctx->n_scratch - 1]->size >= bytes) return 0;
+    if (ctx->recording && gpu_sync(ctx)) return -1; /* reclaims all but the newest block */
+    if (ctx->n_scratch) gpu_mem_unref(ctx, ctx->scratch[0]), ctx->n_scratch = 0;
+    return bytes && !scratch_block(ctx, bytes) ? -1 : 0;
+}
+
+uint64_t gpu_scratch_peak(const gpu_ctx *ctx) { return ctx->scratch_peak; }
 
 gpu_tensor *gpu_new_temp(gpu_ctx *ctx, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3,
                          const char *name)
@@ -425,7 +460,7 @@ void gpu_scratch_reclaim(gpu_ctx *ctx)
         ctx->scratch[0] = ctx->scratch[ctx->n_scratch - 1];
         ctx->n_scratch = 1;
     }
-    ctx->scratch_used = 0;
+    ctx->scratch_used = ctx->scratch_stream = 0;
 }
 
 int gpu_overlap(const gpu_tensor *a, const gpu_tensor *b)
@@ -451,4 +486,8 @@ int gpu_reshape(gpu_ctx *ctx, gpu_tensor *t, int64_t ne0, int64_t ne1, int64_t n
 
 uint64_t gpu_memory_in_use(const gpu_ctx *ctx) { return ctx->mem_in_use; }
 uint64_t gpu_memory_peak(const gpu_ctx *ctx) { return ctx->mem_peak; }
-void gpu_memory_peak_reset(gpu_ctx *ctx) { ctx->mem_peak = ctx->mem_in_use; }
+void gpu_memory_peak_reset(gpu_ctx *ctx)
+{
+    ctx->mem_peak = ctx->mem_in_use;
+    ctx->scratch_peak = ctx->scratch_stream;
+}

@@ -31,6 +31,83 @@ static int bind_seq_index(gpu_ctx *ctx, gpu_bind *b, gpu_tensor *idx, gpu_tensor
     return gpu_bind_tensor(ctx, b, idx, 0, off);
 }
 
+/* How a call runs: its kernel, the chunks of the cache per query row, and the query tokens
+ * per pass (blk). aligned: K and V suit attention_rows.comp's 4-element vector reads. */
+typedef struct {
+    int rows;                    /* attention_rows.comp */
+    uint32_t wg_rows, dpt;       /* its rows per workgroup; attention.comp's dims per thread */
+    uint64_t unit, trip_cost;    /* positions per loop trip, and a trip's loop count */
+    uint64_t n_chunks;
+    uint32_t trips_per_chunk;
+    int64_t blk;
+} attn_plan;
+
+static attn_plan plan(const gpu_ctx *ctx, int64_t dk, int64_t dv, int64_t H, int64_t Hkv,
+                      int64_t T, int64_t S, int64_t n_kv, int aligned)
+{
+    attn_plan p;
+    /* Many query rows per K/V head (prefill): attention_rows.comp, one subgroup per row,
+     * the rows of a workgroup sharing the cache rows they read. Few (decode): attention.comp,
+     * one workgroup per row, its invocations splitting the cache positions and the output
+     * dims. */
+    uint32_t wg = ctx->wg, sg = ctx->subgroup_size;
+    p.dpt = gpu_div_up((uint64_t)dv, wg);
+    p.rows = ctx->attn_rows_min && T >= ctx->attn_rows_min && ctx->subgroup_arith &&
+             sg && wg % sg == 0 && dk % (4 * sg) == 0 && dv % (4 * sg) == 0 && aligned;
+    p.wg_rows = p.rows ? wg / sg : 1;
+    /* Chunks of the cache per query row: enough workgroups for parallelism when there are
+     * few (decode), and enough that no invocation loops past lavapipe's cap. */
+    p.unit = p.rows ? ATTN_ROWS_STEP : wg;
+    p.trip_cost = p.rows ? (uint64_t)(dk + dv) / (4 * sg) + 2 /* if not unrolled */
+                         : (uint64_t)dk + (uint64_t)p.dpt * wg + 32;
+    uint64_t groups = p.rows ? (uint64_t)Hkv * S * gpu_div_up((uint64_t)T * (H / Hkv), p.wg_rows)
+                             : (uint64_t)H * T * S;
+    uint64_t n_trips = gpu_div_up((uint64_t)n_kv, p.unit);
+    uint64_t max_trips = ctx->is_lavapipe ? (GPU_LAVAPIPE_LOOP_CAP - 2048) / p.trip_cost : n_trips;
+    uint64_t n_chunks = gpu_div_up(p.rows ? ATTN_ROWS_TARGET_GROUPS : ATTN_TARGET_GROUPS, groups);
+    if (n_chunks > ATTN_MAX_CHUNKS) n_chunks = ATTN_MAX_CHUNKS;
+    if (n_chunks * max_trips < n_trips) n_chunks = gpu_div_up(n_trips, max_trips);
+    if (n_chunks > n_trips) n_chunks = n_trips;
+    p.trips_per_chunk = gpu_div_up(n_trips, n_chunks);
+    p.n_chunks = gpu_div_up(n_trips, p.trips_per_chunk);
+    /* Tokens per pass, so the chunk partials stay within a fixed scratch budget
+     * ($VKSEEK_ATTN_SCRATCH overrides it, for tests). */
+    uint64_t budget = ATTN_SCRATCH_BYTES;
+    const char *e = getenv("VKSEEK_ATTN_SCRATCH");
+    if (e && atoll(e) > 0) budget = (uint64_t)atoll(e);
+    uint64_t per_tok = p.n_chunks > 1 ? p.n_chunks * H * S * (uint64_t)(dv + 2) * 4 : 0;
+    int64_t blk = per_tok ? (int64_t)(budget / per_tok) : T;
+    if (blk < 1) blk = 1;
+    if (blk > T) blk = T;
+    if (blk * S > 65535) blk = 65535 / S;
+    if (p.rows && gpu_div_up((uint64_t)blk * (H / Hkv), p.wg_rows) * S > 65535)
+        blk = (int64_t)(65535 / S * p.wg_rows / (H / Hkv));
+    p.blk = blk < 1 ? 1 : blk;
+    return p;
+}
+
+/* The chunk partials of a plan: outputs [dv] and (max, sum) per chunk, head, token, row. */
+static void partial_sizes(const attn_plan *p, int64_t dv, int64_t H, int64_t S, int64_t *part,
+                          int64_t *ml)
+{
+    *part = (int64_t)p->n_chunks * H * p->blk * S * dv;
+    *ml = (int64_t)p->n_chunks * H * p->blk * S * 2;
+}
+
+uint64_t gpu_attention_scratch(const gpu_ctx *ctx, int64_t dk, int64_t dv, int64_t H,
+                               int64_t Hkv, int64_t T, int64_t S, int64_t n_kv)
+{
+    uint64_t most = 0;
+    for (int aligned = 0; aligned < 2; aligned++) {
+        attn_plan p = plan(ctx, dk, dv, H, Hkv, T, S, n_kv, aligned);
+        int64_t part, ml;
+        partial_sizes(&p, dv, H, S, &part, &ml);
+        uint64_t b = p.n_chunks > 1 ? gpu_temp_bytes(ctx, part) + gpu_temp_bytes(ctx, ml) : 0;
+        if (b > most) most = b;
+    }
+    return most;
+}
+
 int gpu_attention(gpu_ctx *ctx, gpu_tensor *out, gpu_tensor *q, gpu_tensor *k, gpu_tensor *v,
                   int n_kv, int pos0, gpu_tensor *slot, gpu_tensor *pos, float scale, int causal)
 {
@@ -56,49 +133,19 @@ int gpu_attention(gpu_ctx *ctx, gpu_tensor *out, gpu_tensor *q, gpu_tensor *k, g
         return gpu_fail(ctx, "attention: shapes do not fit (n_kv %d): q %s, k %s, v %s, out %s",
                         n_kv, gpu_shape_str(q, sq, sizeof sq), gpu_shape_str(k, sk, sizeof sk),
                         gpu_shape_str(v, sv, sizeof sv), gpu_shape_str(out, so, sizeof so));
-    /* Many query rows per K/V head (prefill): attention_rows.comp, one subgroup per row,
-     * the rows of a workgroup sharing the cache rows they read. Few (decode): attention.comp,
-     * one workgroup per row, its invocations splitting the cache positions and the output
-     * dims. */
-    uint32_t wg = ctx->wg, dpt = gpu_div_up((uint64_t)dv, wg), sg = ctx->subgroup_size;
     int f16 = k->type == GPU_F16;
-    uint64_t vec = 4 * (f16 ? 2 : 4); /* it reads K and V as 4-element vectors */
-    int rows = ctx->attn_rows_min && T >= ctx->attn_rows_min && ctx->subgroup_arith &&
-               sg && wg % sg == 0 && dk % (4 * sg) == 0 && dv % (4 * sg) == 0 &&
-               (k->nb[1] | k->nb[2] | k->nb[3] | v->nb[1] | v->nb[2] | v->nb[3]) % 4 == 0 &&
-               k->offset % vec == 0 && v->offset % vec == 0;
-    uint32_t wg_rows = rows ? wg / sg : 1; /* its rows per workgroup */
+    uint64_t vec = 4 * (f16 ? 2 : 4); /* attention_rows.comp reads K and V as 4-vectors */
+    int aligned = (k->nb[1] | k->nb[2] | k->nb[3] | v->nb[1] | v->nb[2] | v->nb[3]) % 4 == 0 &&
+                  k->offset % vec == 0 && v->offset % vec == 0;
+    attn_plan p = plan(ctx, dk, dv, H, Hkv, T, S, n_kv, aligned);
+    uint32_t wg = ctx->wg, sg = ctx->subgroup_size;
+    int rows = p.rows;
+    uint64_t n_chunks = p.n_chunks, unit = p.unit, trip_cost = p.trip_cost;
+    uint32_t wg_rows = p.wg_rows, dpt = p.dpt, trips_per_chunk = p.trips_per_chunk;
+    int64_t blk = p.blk;
     if (!rows && dpt > ATTN_MAX_DPT)
         return gpu_fail(ctx, "attention: value width %lld exceeds %d per workgroup of %u",
                         (long long)dv, ATTN_MAX_DPT, wg);
-    /* Chunks of the cache per query row: enough workgroups for parallelism when there are
-     * few (decode), and enough that no invocation loops past lavapipe's cap. */
-    uint64_t unit = rows ? ATTN_ROWS_STEP : wg; /* positions per loop trip */
-    uint64_t trip_cost = rows ? (uint64_t)(dk + dv) / (4 * sg) + 2 /* if not unrolled */
-                              : (uint64_t)dk + (uint64_t)dpt * wg + 32;
-    uint64_t groups = rows ? (uint64_t)Hkv * S * gpu_div_up((uint64_t)T * (H / Hkv), wg_rows)
-                           : (uint64_t)H * T * S;
-    uint64_t n_trips = gpu_div_up((uint64_t)n_kv, unit);
-    uint64_t max_trips = ctx->is_lavapipe ? (GPU_LAVAPIPE_LOOP_CAP - 2048) / trip_cost : n_trips;
-    uint64_t n_chunks = gpu_div_up(rows ? ATTN_ROWS_TARGET_GROUPS : ATTN_TARGET_GROUPS, groups);
-    if (n_chunks > ATTN_MAX_CHUNKS) n_chunks = ATTN_MAX_CHUNKS;
-    if (n_chunks * max_trips < n_trips) n_chunks = gpu_div_up(n_trips, max_trips);
-    if (n_chunks > n_trips) n_chunks = n_trips;
-    uint32_t trips_per_chunk = gpu_div_up(n_trips, n_chunks);
-    n_chunks = gpu_div_up(n_trips, trips_per_chunk);
-    /* Tokens per pass, so the chunk partials stay within a fixed scratch budget
-     * ($VKSEEK_ATTN_SCRATCH overrides it, for tests). */
-    uint64_t budget = ATTN_SCRATCH_BYTES;
-    const char *e = getenv("VKSEEK_ATTN_SCRATCH");
-    if (e && atoll(e) > 0) budget = (uint64_t)atoll(e);
-    uint64_t per_tok = n_chunks > 1 ? n_chunks * H * S * (uint64_t)(dv + 2) * 4 : 0;
-    int64_t blk = per_tok ? (int64_t)(budget / per_tok) : T;
-    if (blk < 1) blk = 1;
-    if (blk > T) blk = T;
-    if (blk * S > 65535) blk = 65535 / S;
-    if (rows && gpu_div_up((uint64_t)blk * (H / Hkv), wg_rows) * S > 65535)
-        blk = (int64_t)(65535 / S * wg_rows / (H / Hkv));
-    if (blk < 1) blk = 1;
 
     uint32_t q_off, k_off, v_off, slot_off, pos_off;
     gpu_bind b[7], m[3];
@@ -109,8 +156,9 @@ int gpu_attention(gpu_ctx *ctx, gpu_tensor *out, gpu_tensor *q, gpu_tensor *k, g
         return -1;
     gpu_tensor part, ml;
     if (n_chunks > 1) {
-        if (gpu_scratch(ctx, (int64_t)(n_chunks * H * blk * S * dv), &part) ||
-            gpu_scratch(ctx, (int64_t)(n_chunks * H * blk * S * 2), &ml) ||
+        int64_t n_part, n_ml;
+        partial_sizes(&p, dv, H, S, &n_part, &n_ml);
+        if (gpu_scratch(ctx, n_part, &part) || gpu_scratch(ctx, n_ml, &ml) ||
             gpu_bind_tensor(ctx, &b[3], &part, 1, NULL) || gpu_bind_tensor(ctx, &b[4], &ml, 1, NULL))
             return -1;
         m[0] = b[3], m[1] = b[4];

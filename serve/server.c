@@ -49,13 +49,10 @@ static void *engine_main(void *arg)
         kill(getpid(), SIGTERM); /* wakes the main thread */
         return NULL;
     }
-    lm_options lo = {.n_ctx = lm_ctx(m->lm), .n_seq = lm_seqs(m->lm), .mtp = mo.mtp,
-                     .kv_f32 = mo.kv_f32};
-    fprintf(stderr, "vkseek serve: %s loaded on %s (%d slots, context %d); device memory: "
-                    "KV cache %.1f MB (%s), all loaded %.1f MB\n", sv->model_id,
-            gpu_info(m->ctx)->name, lm_seqs(m->lm), lm_ctx(m->lm),
-            lm_kv_bytes(&m->cfg.lm, &lo) / 1e6, mo.kv_f32 ? "f32" : "f16",
-            gpu_memory_in_use(m->ctx) / 1e6);
+    char plan[200];
+    fprintf(stderr, "vkseek serve: %s loaded on %s (%d slots, context %d, KV cache %s); device "
+                    "memory: %s\n", sv->model_id, gpu_info(m->ctx)->name, lm_seqs(m->lm),
+            lm_ctx(m->lm), mo.kv_f32 ? "f32" : "f16", plan_str(&m->plan, plan, sizeof plan));
     for (;;) {
         pthread_mutex_lock(&sv->mu);
         int stop = sv->stop;

@@ -232,43 +232,57 @@ static int ds_load(lm *m, const checkpoint *ck, const char *prefix, char *err, s
     return 0;
 }
 
+/* The activations for n_tok x n_seq tokens into d: allocated when g is set, else only
+ * counted. Their device bytes. */
+static uint64_t act_list(gpu_ctx *g, mla *d, const lm_config *c, int n_tok, int n_seq)
+{
+    int64_t N = (int64_t)n_tok * n_seq, H = c->n_heads, P = c->qk_nope_head_dim;
+    int64_t R = c->qk_rope_head_dim, r = c->kv_lora_rank, Vd = c->v_head_dim;
+    int64_t D = c->hidden_size, ql = c->q_lora_rank ? c->q_lora_rank : 1;
+    int64_t F = c->intermediate_size, Fs = (int64_t)c->moe_intermediate_size * c->n_shared_experts;
+    int64_t E = c->n_routed_experts;
+    uint64_t b = 0;
+    d->qa = lm_act(g, &b, GPU_F32, ql, N, 1, 1, "q_a");
+    d->qan = lm_act(g, &b, GPU_F32, ql, N, 1, 1, "q_a_norm");
+    d->q = lm_act(g, &b, GPU_F32, H * (P + R), N, 1, 1, "q");
+    d->kva = lm_act(g, &b, GPU_F32, r + R, N, 1, 1, "kv_a");
+    d->c_raw = lm_act(g, &b, GPU_F32, r, N, 1, 1, "c_kv");
+    d->c_n = lm_act(g, &b, GPU_F32, r, 1, n_tok, n_seq, "c_kv_norm");
+    d->kpe = lm_act(g, &b, GPU_F32, R, 1, n_tok, n_seq, "k_pe");
+    d->qpe = lm_act(g, &b, GPU_F32, R, H, n_tok, n_seq, "q_pe");
+    d->qn = lm_act(g, &b, GPU_F32, P, N, H, 1, "q_nope");
+    d->qc = lm_act(g, &b, GPU_F32, r, N, H, 1, "q_latent");
+    d->qabs = lm_act(g, &b, GPU_F32, r + R, H, n_tok, n_seq, "q_abs");
+    d->oc = lm_act(g, &b, GPU_F32, r, H, n_tok, n_seq, "o_latent");
+    d->oc2 = lm_act(g, &b, GPU_F32, r, N, H, 1, "o_latent_by_head");
+    d->oh = lm_act(g, &b, GPU_F32, Vd, N, H, 1, "o_by_head");
+    d->oflat = lm_act(g, &b, GPU_F32, Vd * H, N, 1, 1, "o");
+    d->out = lm_act(g, &b, GPU_F32, D, n_tok, n_seq, 1, "block_out");
+    d->g = lm_act(g, &b, GPU_F32, F, N, 1, 1, "gate");
+    d->u = lm_act(g, &b, GPU_F32, F, N, 1, 1, "up");
+    d->h = lm_act(g, &b, GPU_F32, F, N, 1, 1, "hidden");
+    if (E) {
+        d->gs = lm_act(g, &b, GPU_F32, Fs ? Fs : 1, N, 1, 1, "shared_gate");
+        d->us = lm_act(g, &b, GPU_F32, Fs ? Fs : 1, N, 1, 1, "shared_up");
+        d->hs = lm_act(g, &b, GPU_F32, Fs ? Fs : 1, N, 1, 1, "shared_hidden");
+        d->rl = lm_act(g, &b, GPU_F32, E, N, 1, 1, "router_logits");
+        /* routing's expert_tokens and expert_weights, while a layer runs */
+        b += 2 * gpu_tensor_bytes(GPU_F32, N * c->n_experts_per_tok, 1, 1, 1);
+    }
+    return b;
+}
+
 static int ds_acts(lm *m, int n_tok, int n_seq, char *err, size_t errlen)
 {
     mla *d = m->st;
     const lm_config *c = &m->c;
-    gpu_ctx *g = m->ctx;
     free_acts(m);
-    int64_t N = (int64_t)n_tok * n_seq, H = d->H, P = d->P, R = d->R, r = d->r, Vd = d->Vd;
-    int64_t D = c->hidden_size, ql = c->q_lora_rank ? c->q_lora_rank : 1;
-    int64_t F = c->intermediate_size, Fs = (int64_t)c->moe_intermediate_size * c->n_shared_experts;
-    int64_t E = c->n_routed_experts;
-    d->qa = gpu_new(g, GPU_F32, ql, N, 1, 1, "q_a");
-    d->qan = gpu_new(g, GPU_F32, ql, N, 1, 1, "q_a_norm");
-    d->q = gpu_new(g, GPU_F32, H * (P + R), N, 1, 1, "q");
-    d->kva = gpu_new(g, GPU_F32, r + R, N, 1, 1, "kv_a");
-    d->c_raw = gpu_new(g, GPU_F32, r, N, 1, 1, "c_kv");
-    d->c_n = gpu_new(g, GPU_F32, r, 1, n_tok, n_seq, "c_kv_norm");
-    d->kpe = gpu_new(g, GPU_F32, R, 1, n_tok, n_seq, "k_pe");
-    d->qpe = gpu_new(g, GPU_F32, R, H, n_tok, n_seq, "q_pe");
-    d->qn = gpu_new(g, GPU_F32, P, N, H, 1, "q_nope");
-    d->qc = gpu_new(g, GPU_F32, r, N, H, 1, "q_latent");
-    d->qabs = gpu_new(g, GPU_F32, r + R, H, n_tok, n_seq, "q_abs");
-    d->oc = gpu_new(g, GPU_F32, r, H, n_tok, n_seq, "o_latent");
-    d->oc2 = gpu_new(g, GPU_F32, r, N, H, 1, "o_latent_by_head");
-    d->oh = gpu_new(g, GPU_F32, Vd, N, H, 1, "o_by_head");
-    d->oflat = gpu_new(g, GPU_F32, Vd * H, N, 1, 1, "o");
-    d->out = gpu_new(g, GPU_F32, D, n_tok, n_seq, 1, "block_out");
-    d->g = gpu_new(g, GPU_F32, F, N, 1, 1, "gate");
-    d->u = gpu_new(g, GPU_F32, F, N, 1, 1, "up");
-    d->h = gpu_new(g, GPU_F32, F, N, 1, 1, "hidden");
+    int64_t N = (int64_t)n_tok * n_seq, E = c->n_routed_experts;
+    act_list(m->ctx, d, c, n_tok, n_seq);
     int ok = d->qa && d->qan && d->q && d->kva && d->c_raw && d->c_n && d->kpe && d->qpe &&
              d->qn && d->qc && d->qabs && d->oc && d->oc2 && d->oh && d->oflat && d->out &&
              d->g && d->u && d->h;
     if (ok && E) {
-        d->gs = gpu_new(g, GPU_F32, Fs ? Fs : 1, N, 1, 1, "shared_gate");
-        d->us = gpu_new(g, GPU_F32, Fs ? Fs : 1, N, 1, 1, "shared_up");
-        d->hs = gpu_new(g, GPU_F32, Fs ? Fs : 1, N, 1, 1, "shared_hidden");
-        d->rl = gpu_new(g, GPU_F32, E, N, 1, 1, "router_logits");
         d->rl_host = malloc((size_t)(E * N) * 4);
         d->idx = malloc((size_t)(N * c->n_experts_per_tok) * 4);
         d->wts = malloc((size_t)(N * c->n_experts_per_tok) * 4);
@@ -280,6 +294,27 @@ static int ds_acts(lm *m, int n_tok, int n_seq, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+/* A MoE layer syncs to read its routing: one stream holds at most the first dense layers'
+ * attentions (from the embedding's sync) or one layer's routed experts and the next
+ * layer's attention. */
+static uint64_t ds_step_bytes(const gpu_ctx *ctx, const lm_config *c, const lm_options *o,
+                              int n_tok, int n_seq, uint64_t *scratch)
+{
+    mla d = {0};
+    int64_t N = (int64_t)n_tok * n_seq, D = c->hidden_size, F = c->moe_intermediate_size;
+    int64_t k = c->n_experts_per_tok, E = c->n_routed_experts;
+    uint64_t att = gpu_attention_scratch(ctx, c->kv_lora_rank + c->qk_rope_head_dim,
+                                         c->kv_lora_rank, c->n_heads, 1, n_tok, n_seq, o->n_ctx);
+    /* each expert's tokens: in, gate, up, hidden, out */
+    int64_t busy = N * k < E ? N * k : E, per = (2 * D + 3 * F) * N * k;
+    uint64_t experts = E ? gpu_temp_bytes(ctx, per) + 5 * (uint64_t)busy * gpu_temp_bytes(ctx, 1)
+                         : 0;
+    int dense = E ? c->first_k_dense_replace : c->n_layers + o->mtp;
+    *scratch = experts + att > (uint64_t)(dense + 1) * att ? experts + att
+                                                           : (uint64_t)(dense + 1) * att;
+    return act_list(NULL, &d, c, n_tok, n_seq);
 }
 
 /* y = down(silu(gate(x)) * up(x)) with the given buffers */
@@ -437,4 +472,4 @@ static int ds_layer_fn(lm *m, int i, gpu_tensor *x, const lm_batch *b, char *err
     return ffn_block(m, &d->l[i], i, x, b, err, errlen);
 }
 
-const lm_stack deepseek_stack = {ds_load, ds_free, ds_acts, ds_layer_fn};
+const lm_stack deepseek_stack = {ds_load, ds_free, ds_acts, ds_step_bytes, ds_layer_fn};

@@ -115,22 +115,32 @@ static int llama_load(lm *m, const checkpoint *ck, const char *prefix, char *err
     return 0;
 }
 
+/* The activations for n_tok x n_seq tokens into d: allocated when g is set, else only
+ * counted. Their device bytes. */
+static uint64_t act_list(gpu_ctx *g, dense *d, const lm_config *c, int n_tok, int n_seq)
+{
+    int64_t D = c->hidden_size, hd = c->head_dim, H = c->n_heads, Hk = c->n_kv_heads;
+    int64_t F = c->intermediate_size;
+    uint64_t b = 0;
+    d->q = lm_act(g, &b, GPU_F32, H * hd, n_tok, n_seq, 1, "q");
+    d->k = lm_act(g, &b, GPU_F32, Hk * hd, n_tok, n_seq, 1, "k");
+    d->v = lm_act(g, &b, GPU_F32, Hk * hd, n_tok, n_seq, 1, "v");
+    d->att = lm_act(g, &b, GPU_F32, hd, H, n_tok, n_seq, "att");
+    d->o = lm_act(g, &b, GPU_F32, D, n_tok, n_seq, 1, "o");
+    d->gate = lm_act(g, &b, GPU_F32, F, n_tok, n_seq, 1, "gate");
+    d->up = lm_act(g, &b, GPU_F32, F, n_tok, n_seq, 1, "up");
+    d->hb = lm_act(g, &b, GPU_F32, F, n_tok, n_seq, 1, "hb");
+    return b;
+}
+
 static int llama_acts(lm *m, int n_tok, int n_seq, char *err, size_t errlen)
 {
     dense *d = m->st;
     free_acts(m);
     gpu_ctx *g = m->ctx;
     const lm_config *c = &m->c;
-    int64_t D = c->hidden_size, hd = d->hd, H = c->n_heads, Hk = c->n_kv_heads;
-    int64_t F = c->intermediate_size;
-    d->q = gpu_new(g, GPU_F32, H * hd, n_tok, n_seq, 1, "q");
-    d->k = gpu_new(g, GPU_F32, Hk * hd, n_tok, n_seq, 1, "k");
-    d->v = gpu_new(g, GPU_F32, Hk * hd, n_tok, n_seq, 1, "v");
-    d->att = gpu_new(g, GPU_F32, hd, H, n_tok, n_seq, "att");
-    d->o = gpu_new(g, GPU_F32, D, n_tok, n_seq, 1, "o");
-    d->gate = gpu_new(g, GPU_F32, F, n_tok, n_seq, 1, "gate");
-    d->up = gpu_new(g, GPU_F32, F, n_tok, n_seq, 1, "up");
-    d->hb = gpu_new(g, GPU_F32, F, n_tok, n_seq, 1, "hb");
+    int64_t hd = d->hd, H = c->n_heads, Hk = c->n_kv_heads;
+    act_list(g, d, c, n_tok, n_seq);
     if (d->q && d->k && d->v && d->att) {
         d->q4 = gpu_view(g, d->q, hd, H, n_tok, n_seq, hd, hd * H, hd * H * n_tok, 0);
         d->k4 = gpu_view(g, d->k, hd, Hk, n_tok, n_seq, hd, hd * Hk, hd * Hk * n_tok, 0);
@@ -144,6 +154,17 @@ static int llama_acts(lm *m, int n_tok, int n_seq, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+/* A forward records all layers in one stream: their attentions' scratch adds up. */
+static uint64_t llama_step_bytes(const gpu_ctx *ctx, const lm_config *c, const lm_options *o,
+                                 int n_tok, int n_seq, uint64_t *scratch)
+{
+    dense d = {0};
+    *scratch = (uint64_t)c->n_layers * gpu_attention_scratch(ctx, c->head_dim, c->head_dim,
+                                                             c->n_heads, c->n_kv_heads, n_tok,
+                                                             n_seq, o->n_ctx);
+    return act_list(NULL, &d, c, n_tok, n_seq);
 }
 
 /* x = x + o(attention(rope(q(norm(x))), cache)) */
@@ -202,4 +223,4 @@ static int llama_layer(lm *m, int i, gpu_tensor *x, const lm_batch *b, char *err
     return 0;
 }
 
-const lm_stack llama_stack = {llama_load, llama_free, llama_acts, llama_layer};
+const lm_stack llama_stack = {llama_load, llama_free, llama_acts, llama_step_bytes, llama_layer};

@@ -73,6 +73,11 @@ static int load_mtp(lm *m, const checkpoint *ck, const char *pm, char *err, size
     return 0;
 }
 
+static const lm_stack *lm_stack_of(const lm_config *c)
+{
+    return c->arch == LM_LLAMA || c->arch == LM_QWEN2 ? &llama_stack : &deepseek_stack;
+}
+
 lm *lm_load(gpu_ctx *ctx, const checkpoint *ck, const lm_config *cfg, const char *prefix,
             const lm_options *o, char *err, size_t errlen)
 {
@@ -88,7 +93,7 @@ lm *lm_load(gpu_ctx *ctx, const checkpoint *ck, const lm_config *cfg, const char
         return NULL;
     }
     m->ctx = ctx, m->c = *cfg, m->o = *o;
-    m->stack = cfg->arch == LM_LLAMA || cfg->arch == LM_QWEN2 ? &llama_stack : &deepseek_stack;
+    m->stack = lm_stack_of(cfg);
     char pm[64], hn[96];
     snprintf(pm, sizeof pm, "%smodel.", prefix);
     snprintf(hn, sizeof hn, "%slm_head.weight", prefix);
@@ -121,6 +126,29 @@ fail:
     return NULL;
 }
 
+gpu_tensor *lm_act(gpu_ctx *g, uint64_t *bytes, gpu_type type, int64_t ne0, int64_t ne1,
+                   int64_t ne2, int64_t ne3, const char *name)
+{
+    *bytes += gpu_tensor_bytes(type, ne0, ne1, ne2, ne3);
+    return g ? gpu_new(g, type, ne0, ne1, ne2, ne3, name) : NULL;
+}
+
+/* The activations every stack shares, for n_tok tokens of n_seq rows, into m: allocated
+ * when g is set, else only counted. Their device bytes. */
+static uint64_t common_acts(gpu_ctx *g, lm *m, int n_tok, int n_seq)
+{
+    int64_t D = m->c.hidden_size, nr = n_seq, nd = (int64_t)n_tok * n_seq;
+    uint64_t b = 0;
+    m->xb = lm_act(g, &b, GPU_F32, D, n_tok, n_seq, 1, "xb");
+    m->last = lm_act(g, &b, GPU_F32, D, n_seq, 1, 1, "last");
+    m->rows = lm_act(g, &b, GPU_I32, 2 * nr + nd, 1, 1, 1, "rows");
+    if (m->n_mtp) {
+        m->mtp_cat = lm_act(g, &b, GPU_F32, 2 * D, n_tok, n_seq, 1, "mtp_cat");
+        m->mtp_x = lm_act(g, &b, GPU_F32, D, n_tok, n_seq, 1, "mtp_x");
+    }
+    return b;
+}
+
 /* Activations for n_tok tokens of n_seq rows (kept while the size repeats: decode). */
 static int ensure_acts(lm *m, int n_tok, int n_seq, char *err, size_t errlen)
 {
@@ -128,17 +156,11 @@ static int ensure_acts(lm *m, int n_tok, int n_seq, char *err, size_t errlen)
     free_common_acts(m);
     gpu_ctx *g = m->ctx;
     int64_t nr = n_seq, nd = (int64_t)n_tok * n_seq;
-    m->xb = gpu_new(g, GPU_F32, m->c.hidden_size, n_tok, n_seq, 1, "xb");
-    m->last = gpu_new(g, GPU_F32, m->c.hidden_size, n_seq, 1, 1, "last");
-    m->rows = gpu_new(g, GPU_I32, 2 * nr + nd, 1, 1, 1, "rows");
+    common_acts(g, m, n_tok, n_seq);
     if (m->rows) {
         m->b.slot = gpu_view(g, m->rows, nr, 1, 1, 1, nr, nr, nr, 0);
         m->b.pos = gpu_view(g, m->rows, nr, 1, 1, 1, nr, nr, nr, nr);
         m->b.dst = gpu_view(g, m->rows, nd, 1, 1, 1, nd, nd, nd, 2 * nr);
-    }
-    if (m->n_mtp) {
-        m->mtp_cat = gpu_new(g, GPU_F32, 2 * m->c.hidden_size, n_tok, n_seq, 1, "mtp_cat");
-        m->mtp_x = gpu_new(g, GPU_F32, m->c.hidden_size, n_tok, n_seq, 1, "mtp_x");
     }
     int ok = m->xb && m->last && m->b.dst && (!m->n_mtp || (m->mtp_cat && m->mtp_x));
     if (!ok || m->stack->acts(m, n_tok, n_seq, err, errlen)) {
@@ -150,6 +172,18 @@ static int ensure_acts(lm *m, int n_tok, int n_seq, char *err, size_t errlen)
     }
     m->n_tok = n_tok, m->n_seq = n_seq;
     return 0;
+}
+
+void lm_step_bytes(const gpu_ctx *ctx, const lm_config *c, const lm_options *o, int n_tok,
+                   int n_rows, int logit_rows, uint64_t *held, uint64_t *scratch)
+{
+    lm m = {.c = *c, .o = *o, .n_mtp = o->mtp};
+    int64_t N = (int64_t)n_tok * n_rows;
+    *held = common_acts(NULL, &m, n_tok, n_rows) + lm_stack_of(c)->step_bytes(ctx, c, o, n_tok, n_rows, scratch);
+    /* the input (lm_embed_rows: ids and x) and the logits */
+    *held += gpu_tensor_bytes(GPU_I32, N, 1, 1, 1) +
+             gpu_tensor_bytes(GPU_F32, c->hidden_size, N, 1, 1);
+    if (logit_rows) *held += gpu_tensor_bytes(GPU_F32, c->vocab_size, logit_rows, 1, 1);
 }
 
 gpu_tensor *lm_embed_rows(lm *m, const int32_t *ids, int n_tok, int n_rows, char *err,

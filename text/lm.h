@@ -70,6 +70,11 @@ void lm_capture(lm *m, int layer, gpu_tensor *dst);
  * included): per position and sequence, LLaMA keeps K and V of its KV heads, DeepSeek one
  * latent + rope-key row. */
 uint64_t lm_kv_bytes(const lm_config *c, const lm_options *o);
+/* Device memory a forward of n_tok tokens in each of n_rows rows takes on ctx beyond the
+ * weights and the cache: its activations, input and the logits of logit_rows rows (held),
+ * and the most scratch one stream of it records (scratch). */
+void lm_step_bytes(const gpu_ctx *ctx, const lm_config *c, const lm_options *o, int n_tok,
+                   int n_rows, int logit_rows, uint64_t *held, uint64_t *scratch);
 
 int lm_vocab(const lm *m);
 int lm_dim(const lm *m);

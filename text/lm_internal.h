@@ -36,7 +36,7 @@ struct lm {
     gpu_tensor *xb;              /* [D, n_tok, n_seq] normalised input of a block */
     gpu_tensor *last;            /* [D, n_seq] each row's last hidden state */
     gpu_tensor *rows;            /* I32: slot, pos and dst of lm_batch */
-    gpu_tensor *mtp_in, *mtp_cat, *mtp_x; /* MTP: [D], [2D] and [D] by n_tok x n_seq */
+    gpu_tensor *mtp_cat, *mtp_x; /* MTP: [2D] and [D] by n_tok x n_seq */
     lm_batch b;
     gpu_tensor *logits;
     int logits_rows;
@@ -50,6 +50,10 @@ struct lm_stack {
     void (*free)(lm *m);
     /* (Re)allocates the stack's activations for n_tok x n_seq tokens. */
     int (*acts)(lm *m, int n_tok, int n_seq, char *err, size_t errlen);
+    /* The device bytes of those activations, and in *scratch the most scratch one stream
+     * of such a forward records on ctx (lm_step_bytes). */
+    uint64_t (*step_bytes)(const gpu_ctx *ctx, const lm_config *c, const lm_options *o,
+                           int n_tok, int n_seq, uint64_t *scratch);
     /* x += attention(...); x += ffn(...) for layer i; may sync (MoE routing reads back). */
     int (*layer)(lm *m, int i, gpu_tensor *x, const lm_batch *b, char *err, size_t errlen);
 };
@@ -61,9 +65,14 @@ extern const lm_stack deepseek_stack;
  * else f32). NULL with err set. */
 gpu_tensor *lm_weight(lm *m, const checkpoint *ck, const char *prefix, const char *name,
                       int matrix, char *err, size_t errlen);
-/* Fails with a message naming t unless t is [ne1 rows, ne0 columns]. */
+/* An activation: allocated when g is set (NULL on failure), else only counted; its device
+ * bytes are added to *bytes either way. Each stack lists its activations once, in a
+ * function that both allocates them and counts them for memory plans. */
+gpu_tensor *lm_act(gpu_ctx *g, uint64_t *bytes, gpu_type type, int64_t ne0, int64_t ne1,
+                   int64_t ne2, int64_t ne3, const char *name);
 /* The KV cache's element type (lm_options.kv_f32). */
 gpu_type lm_kv_type(const lm *m);
+/* Fails with a message naming t unless t is [ne1 rows, ne0 columns]. */
 int lm_check_shape(const gpu_tensor *t, int64_t ne0, int64_t ne1, int layer, char *err,
                    size_t errlen);
 /* Writes src [w, n_tok, n_rows] (contiguous) into columns [col, col+w) of the batch's cache

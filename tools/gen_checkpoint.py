@@ -5,6 +5,7 @@ Hugging Face names, config.json as published (plus a note that the weights are r
 
   tools/gen_checkpoint.py janus-pro-1b-lm OUT_DIR
   tools/gen_checkpoint.py janus-pro-1b OUT_DIR      (the whole Janus: towers and VQ decoder)
+  tools/gen_checkpoint.py janus-pro-7b OUT_DIR --sparse   (its shapes for `vkseek inspect`)
   tools/gen_checkpoint.py deepseek-v2-lite OUT_DIR [--layers N]
   tools/gen_checkpoint.py deepseek-v3-tiny OUT_DIR [--mtp] [--bigram]   (tests)
 
@@ -12,7 +13,9 @@ Hugging Face names, config.json as published (plus a note that the weights are r
 copies of the embedding and head, as published). --bigram makes every layer add nothing (o_proj
 and the down projections zero) and eh_proj = [I 0]: the model then predicts from the last token
 alone, and the MTP layer's draft for the token after next is exactly what the model will predict
-(greedy speculative decoding accepts every draft).
+(greedy speculative decoding accepts every draft). --sparse writes each file's header and leaves
+its data a hole (zeros, no disk): enough for `vkseek inspect`'s memory figures of a model too
+big to make here.
 
 Runs with Debian's python3-numpy; shards at 4 GB like the hub's checkpoints."""
 import argparse, json, os, struct, sys
@@ -26,6 +29,13 @@ CONFIGS = {
         "architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 102400,
         "hidden_size": 2048, "intermediate_size": 5632, "num_hidden_layers": 24,
         "num_attention_heads": 16, "num_key_value_heads": 16, "max_position_embeddings": 16384,
+        "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "tie_word_embeddings": False,
+        "bos_token_id": 100000, "eos_token_id": 100001, "torch_dtype": "bfloat16"},
+    # Janus-Pro-7B's (the LlamaConfig defaults its config.json leaves out, written out)
+    "janus-pro-7b-lm": {
+        "architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 102400,
+        "hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 30,
+        "num_attention_heads": 32, "num_key_value_heads": 32, "max_position_embeddings": 16384,
         "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "tie_word_embeddings": False,
         "bos_token_id": 100000, "eos_token_id": 100001, "torch_dtype": "bfloat16"},
     "deepseek-v2-lite": {
@@ -126,23 +136,24 @@ def layer(c, i, p):
     yield from mlp(p + "mlp.shared_experts.", c["moe_intermediate_size"] * c["n_shared_experts"])
 
 
-JANUS_TOWERS = {
-    "vision_config": {"cls": "CLIPVisionTower", "model_type": "vision", "params": {
-        "image_size": 384, "model_name": "siglip_large_patch16_384", "select_feature": "same",
-        "select_layer": -1}},
-    "aligner_config": {"cls": "MlpProjector", "model_type": "aligner", "params": {
-        "depth": 2, "input_dim": 1024, "n_embed": 2048, "projector_type": "mlp_gelu"}},
-    "gen_vision_config": {"cls": "VQ-16", "model_type": "gen_vision", "params": {
-        "image_token_size": 16384, "n_embed": 8}},
-    "gen_aligner_config": {"cls": "MlpProjector", "model_type": "gen_aligner", "params": {
-        "depth": 2, "input_dim": 8, "n_embed": 2048, "projector_type": "mlp_gelu"}},
-    "gen_head_config": {"cls": "vision_head", "model_type": "gen_head", "params": {
-        "image_token_embed": 2048, "image_token_size": 16384, "n_embed": 2048}},
-}
+def janus_towers(D):
+    return {
+        "vision_config": {"cls": "CLIPVisionTower", "model_type": "vision", "params": {
+            "image_size": 384, "model_name": "siglip_large_patch16_384", "select_feature": "same",
+            "select_layer": -1}},
+        "aligner_config": {"cls": "MlpProjector", "model_type": "aligner", "params": {
+            "depth": 2, "input_dim": 1024, "n_embed": D, "projector_type": "mlp_gelu"}},
+        "gen_vision_config": {"cls": "VQ-16", "model_type": "gen_vision", "params": {
+            "image_token_size": 16384, "n_embed": 8}},
+        "gen_aligner_config": {"cls": "MlpProjector", "model_type": "gen_aligner", "params": {
+            "depth": 2, "input_dim": 8, "n_embed": D, "projector_type": "mlp_gelu"}},
+        "gen_head_config": {"cls": "vision_head", "model_type": "gen_head", "params": {
+            "image_token_embed": D, "image_token_size": 16384, "n_embed": D}},
+    }
 
 
 def janus_tensors(D):
-    """Janus-Pro-1B's towers with the official names: SigLIP-L/16 at 384 px, the aligners,
+    """Janus-Pro's towers with the official names: SigLIP-L/16 at 384 px, the aligners,
     the generation head and embedding, and the VQ-16 decoder (ch 128, ch_mult 1,1,2,2,4)."""
     v = "vision_model.vision_tower."
     yield v + "patch_embed.proj.weight", (1024, 3, 16, 16), "rand"
@@ -237,7 +248,7 @@ def value(shape, kind, rng, made):
     return bf16(a).tobytes()
 
 
-def write_shard(path, items, rng, made, sources):
+def write_shard(path, items, rng, made, sources, sparse):
     header, off = {}, 0
     for name, shape, kind in items:
         n = nbytes(shape, kind)
@@ -248,7 +259,9 @@ def write_shard(path, items, rng, made, sources):
     h += b" " * (-len(h) % 8)
     with open(path + ".tmp", "wb") as f:
         f.write(struct.pack("<Q", len(h)) + h)
-        for name, shape, kind in items:
+        if sparse:
+            f.truncate(8 + len(h) + off)
+        for name, shape, kind in [] if sparse else items:
             b = value(shape, kind, rng, made)
             if name in sources:
                 made[name] = b
@@ -258,14 +271,15 @@ def write_shard(path, items, rng, made, sources):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("model", choices=sorted(CONFIGS) + ["janus-pro-1b"])
+    ap.add_argument("model", choices=sorted(CONFIGS) + ["janus-pro-1b", "janus-pro-7b"])
     ap.add_argument("out")
     ap.add_argument("--layers", type=int, help="fewer layers than the real model")
     ap.add_argument("--mtp", action="store_true", help="a multi-token prediction layer (DeepSeek)")
     ap.add_argument("--bigram", action="store_true", help="layers that add nothing (see above)")
+    ap.add_argument("--sparse", action="store_true", help="headers only, the data a hole")
     a = ap.parse_args()
-    janus = a.model == "janus-pro-1b"
-    c = dict(CONFIGS["janus-pro-1b-lm" if janus else a.model])
+    janus = a.model in ("janus-pro-1b", "janus-pro-7b")
+    c = dict(CONFIGS[a.model + "-lm" if janus else a.model])
     if a.layers:
         c["num_hidden_layers"] = a.layers
     if a.mtp:
@@ -273,6 +287,8 @@ def main():
             sys.exit("--mtp: only DeepSeek models have a multi-token prediction layer")
         c["num_nextn_predict_layers"] = 1
     note = "random weights with the published shapes, from tools/gen_checkpoint.py"
+    if a.sparse:
+        note = "the published shapes, no weights (--sparse), from tools/gen_checkpoint.py"
     if a.bigram:
         c["bigram"] = True
         note += "; --bigram: the layers add nothing"
@@ -283,7 +299,7 @@ def main():
             list(janus_tensors(c["hidden_size"]))
         lc = {k: c[k] for k in c if k not in ("architectures",)}
         c = {"architectures": ["MultiModalityCausalLM"], "model_type": "multi_modality",
-             "language_config": lc, **JANUS_TOWERS}
+             "language_config": lc, **janus_towers(c["hidden_size"])}
     c["vkseek_note"] = note
     os.makedirs(a.out, exist_ok=True)
     shards, cur, size = [], [], 0
@@ -299,7 +315,7 @@ def main():
     names = [f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors" for i in range(len(shards))]
     made, sources = {}, {k[5:] for _, _, k in items if k.startswith("copy:")}
     for name, sh in zip(names, shards):
-        write_shard(os.path.join(a.out, name), sh, rng, made, sources)
+        write_shard(os.path.join(a.out, name), sh, rng, made, sources, a.sparse)
     if len(shards) == 1:
         os.replace(os.path.join(a.out, names[0]), os.path.join(a.out, "model.safetensors"))
     else:

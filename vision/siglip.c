@@ -52,12 +52,23 @@ static gpu_tensor *weight(siglip *s, const checkpoint *ck, const char *name, int
     return load_tensor(s->ctx, ck, name, matrix && t ? load_format(t, quant) : GPU_F32, err, errlen);
 }
 
-siglip *siglip_load(gpu_ctx *ctx, const checkpoint *ck, const vision_config *vc,
-                    const char *prefix, int quant, char *err, size_t errlen)
+/* The tower's dimensions from its config. */
+static void dims(siglip *s, const vision_config *vc)
 {
     /* Janus builds layers + select_layer + 1 blocks for select_layer <= 0 */
     int n = vc->select_layer <= 0 ? vc->layers + vc->select_layer + 1 : vc->select_layer;
-    if (n > vc->layers) n = vc->layers;
+    s->n_blocks = n > vc->layers ? vc->layers : n;
+    s->W = vc->width, s->H = vc->heads, s->F = (int)(vc->width * vc->mlp_ratio);
+    s->S = vc->image_size, s->patch = vc->patch_size;
+    s->P = (s->S / s->patch) * (s->S / s->patch);
+}
+
+siglip *siglip_load(gpu_ctx *ctx, const checkpoint *ck, const vision_config *vc,
+                    const char *prefix, int quant, char *err, size_t errlen)
+{
+    siglip dm = {0};
+    dims(&dm, vc);
+    int n = dm.n_blocks;
     if (n < 1 || n > MAX_BLOCKS || vc->image_size % vc->patch_size || vc->width % vc->heads ||
         vc->width / vc->heads > 576) {
         snprintf(err, errlen, "vision tower: %d blocks of width %d / %d heads, %d px patches of "
@@ -70,9 +81,8 @@ siglip *siglip_load(gpu_ctx *ctx, const checkpoint *ck, const vision_config *vc,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    s->ctx = ctx, s->W = vc->width, s->H = vc->heads, s->F = (int)(vc->width * vc->mlp_ratio);
-    s->S = vc->image_size, s->patch = vc->patch_size, s->n_blocks = n;
-    s->P = (s->S / s->patch) * (s->S / s->patch);
+    *s = dm;
+    s->ctx = ctx;
     char name[256];
 #define LOAD(dst, matrix, ...)                                                     \
     do {                                                                           \
@@ -145,6 +155,20 @@ static void linear(gpu_ctx *g, gpu_tensor *y, gpu_tensor *w, gpu_tensor *b, gpu_
 {
     gpu_matmul(g, y, w, x);
     gpu_add(g, y, y, b);
+}
+
+uint64_t siglip_encode_bytes(const gpu_ctx *ctx, const vision_config *vc, int n,
+                             uint64_t *scratch)
+{
+    siglip d = {0}, *s = &d;
+    dims(s, vc);
+    int64_t W = s->W, N = (int64_t)s->P * n, k = 3 * (int64_t)s->patch * s->patch;
+    /* ln, qkv, q, att, o, mlp (siglip_encode's temporaries), every block's attention */
+    *scratch = gpu_temp_bytes(ctx, W * N) * 4 + gpu_temp_bytes(ctx, 3 * W * N) +
+               gpu_temp_bytes(ctx, (int64_t)s->F * N) +
+               (uint64_t)s->n_blocks * gpu_attention_scratch(ctx, W / s->H, W / s->H, s->H,
+                                                             s->H, s->P, n, s->P);
+    return gpu_tensor_bytes(GPU_F32, W, N, 1, 1) + gpu_tensor_bytes(GPU_F32, k, N, 1, 1);
 }
 
 gpu_tensor *siglip_encode(siglip *s, const float *pixels, int n, char *err, size_t errlen)

@@ -18,6 +18,10 @@ void siglip_free(siglip *s);
 /* Features [width, n_patches, n] (a new tensor the caller frees) of n images given as
  * pixel values [n][3][S][S] (CHW, S = image_size, values in [-1, 1]). */
 gpu_tensor *siglip_encode(siglip *s, const float *pixels, int n, char *err, size_t errlen);
+/* Device memory siglip_encode of n images takes on ctx: its buffers (returned, the result
+ * among them) and its scratch (*scratch). */
+uint64_t siglip_encode_bytes(const gpu_ctx *ctx, const vision_config *vc, int n,
+                             uint64_t *scratch);
 
 /* For tests: the residual stream after block `block` (-1: after the position embedding)
  * of the next encode, copied into dst [width, n_patches, n]. */

@@ -437,6 +437,60 @@ static int64_t max_act(const vq_config *c, int gh, int gw)
     return m;
 }
 
+/* ---- memory: the scratch of forward()'s blocks, each block's temporaries added up as
+ * the helpers above make them (any change there shows in test_memory) ---- */
+
+static uint64_t t_bytes(const gpu_ctx *ctx, int64_t hw, int64_t c, int n)
+{
+    return gpu_temp_bytes(ctx, hw * c * n);
+}
+
+static uint64_t norm_bytes(const gpu_ctx *ctx, int64_t hw, int64_t c, int n)
+{
+    return t_bytes(ctx, hw, c, n) + gpu_temp_bytes(ctx, 2 * VQ_GROUPS * n); /* + its stats */
+}
+
+static uint64_t res_bytes(const gpu_ctx *ctx, int64_t hw, int64_t cin, int64_t cout, int n)
+{
+    return norm_bytes(ctx, hw, cin, n) + norm_bytes(ctx, hw, cout, n) +
+           (cin != cout ? 4 : 3) * t_bytes(ctx, hw, cout, n);
+}
+
+static uint64_t attn_bytes(const gpu_ctx *ctx, int64_t hw, int64_t c, int n)
+{
+    /* norm; q, k, v and their token layouts; att, back to NCHW, proj, add */
+    return norm_bytes(ctx, hw, c, n) + 10 * t_bytes(ctx, hw, c, n) +
+           gpu_attention_scratch(ctx, c, c, 1, 1, hw, n, hw);
+}
+
+uint64_t vq_decode_bytes(const gpu_ctx *ctx, const vq_config *c, int n, int grid_h,
+                         int grid_w, uint64_t *scratch)
+{
+    int64_t hw = (int64_t)grid_h * grid_w, C = level_ch(c, 0);
+    uint64_t most = 2 * t_bytes(ctx, hw, c->embed_dim, n), b;
+#define BLOCK(x) (b = (x), most = b > most ? b : most)
+    BLOCK(t_bytes(ctx, hw, c->z_channels, n));
+    BLOCK(t_bytes(ctx, hw, C, n));
+    BLOCK(res_bytes(ctx, hw, C, C, n));
+    BLOCK(attn_bytes(ctx, hw, C, n));
+    for (int i = 0; i < c->n_levels; i++) {
+        int64_t cout = level_ch(c, i);
+        for (int j = 0; j < c->num_res_blocks + 1; j++) {
+            BLOCK(res_bytes(ctx, hw, C, cout, n));
+            C = cout;
+            if (i == 0) BLOCK(attn_bytes(ctx, hw, C, n));
+        }
+        if (i != c->n_levels - 1) hw *= 4, BLOCK(2 * t_bytes(ctx, hw, C, n));
+    }
+    BLOCK(norm_bytes(ctx, hw, C, n));
+    BLOCK(t_bytes(ctx, hw, 3, n));
+#undef BLOCK
+    *scratch = most;
+    /* the codes and the two carries */
+    return gpu_tensor_bytes(GPU_I32, (int64_t)grid_h * grid_w * n, 1, 1, 1) +
+           2 * gpu_tensor_bytes(GPU_F32, max_act(c, grid_h, grid_w) * n, 1, 1, 1);
+}
+
 int vq_decode(vq_decoder *d, const int32_t *codes, int n, int grid_h, int grid_w,
               float *out_nchw, uint8_t *out_hwc, char *err, size_t errlen)
 {

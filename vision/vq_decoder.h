@@ -34,6 +34,11 @@ int vq_decoder_scale(const vq_decoder *d);
 int vq_decode(vq_decoder *d, const int32_t *codes, int n, int grid_h, int grid_w,
               float *out_nchw, uint8_t *out_hwc, char *err, size_t errlen);
 
+/* Device memory a vq_decode of n grids takes on ctx: its buffers (returned) and the most
+ * scratch one of its blocks records (*scratch). */
+uint64_t vq_decode_bytes(const gpu_ctx *ctx, const vq_config *cfg, int n, int grid_h,
+                         int grid_w, uint64_t *scratch);
+
 /* Intermediates a test can capture (NCHW f32 [W, H, C, n] device tensors of the stage's
  * exact shape; copied during the next vq_decode). VQ_CAP_LEVEL + i is level i's output
  * (i = 0 the lowest resolution): after its upsample, or its last block at the last level. */
