@@ -3,6 +3,7 @@
 #define VKSEEK_CLI_H
 
 #include <stddef.h>
+#include "engine/model.h"
 
 int cmd_devices(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
@@ -19,6 +20,8 @@ int cmd_detokenize(int argc, char **argv);
 
 /* Prints "vkseek: <message>" to stderr; returns 1 (the exit code for errors). */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The startup line, on a terminal: the model, the device and the memory it will take. */
+void cli_loaded(const model *m);
 /* Parses --device N from argv (removing it); -1 when absent. Returns -2 on a bad value. */
 int cli_device_arg(int *argc, char **argv);
 /* Parses --kv-cache f16|f32 from argv (removing it): 1 for f32, 0 for f16 or when absent,

@@ -351,6 +351,7 @@ int cmd_generate(int argc, char **argv)
     uint8_t *rgb = NULL;
     want_preview = want_preview && live_init() == 0; /* before the GPU opens */
     model *m = model_open(dir, &mo, err, sizeof err);
+    if (m) cli_loaded(m);
     janus *j = m ? janus_load(m, mo.quant, err, sizeof err) : NULL;
     scheduler *s = j ? sched_new(m, j, err, sizeof err) : NULL;
     signal(SIGINT, on_signal); /* from here on, a signal stops at the next step */

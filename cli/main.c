@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli/cli.h"
 
 static const char usage[] =
@@ -54,6 +55,14 @@ int cli_error(const char *fmt, ...)
     fputc('\n', stderr);
     va_end(ap);
     return 1;
+}
+
+void cli_loaded(const model *m)
+{
+    char plan[200];
+    if (isatty(2))
+        fprintf(stderr, "vkseek: %s on %s; device memory: %s\n", m->dir, gpu_info(m->ctx)->name,
+                plan_str(&m->plan, plan, sizeof plan));
 }
 
 int cli_device_arg(int *argc, char **argv)

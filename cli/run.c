@@ -192,6 +192,7 @@ static int setup(const run_opts *o, model **m, janus **j, scheduler **s, chat_te
 {
     char err[512];
     if (!(*m = model_open(o->dir, &o->mo, err, sizeof err))) return cli_error("%s", err), -1;
+    cli_loaded(*m);
     if (o->template_name ? chat_template_by_name(o->template_name, t, err, sizeof err)
                          : chat_template_for_model(o->dir, t, err, sizeof err)) {
         model_close(*m);
