@@ -1,5 +1,6 @@
 /* bench_text.c: `vkseek bench text --model DIR [--quant Q] [--prompt N] [--gen N]
- * [--speculative mtp]`: prompt processing (one batched pass of N tokens) and decode (one
+ * [--speculative mtp]`: prompt processing (batched passes of up to the scheduler's 512
+ * tokens, as the engine reads a prompt, so the memory plan holds) and decode (one
  * token per step over the KV cache) in tokens/s, and decode against the memory-bandwidth
  * bound: the weight bytes one token reads (routed experts: only the active ones; the
  * embedding: one row) over the host's measured copy rate. Random token ids: speed does not
@@ -14,6 +15,7 @@
 #include "cli/cli.h"
 #include "engine/loader.h"
 #include "engine/model.h"
+#include "engine/scheduler.h"
 
 /* Weight bytes one decoded token reads. */
 static double bytes_per_token(const model *m, int quant)
@@ -117,11 +119,17 @@ int bench_text(int argc, char **argv)
     int32_t *ids = malloc((size_t)n_prompt * sizeof *ids);
     float *logits = malloc((size_t)2 * V * sizeof *logits);
     for (int i = 0; ids && i < n_prompt; i++) ids[i] = (int32_t)((i * 7919u + 13) % (unsigned)V);
-    gpu_tensor *x = ids && logits ? lm_embed(m->lm, ids, n_prompt, err, sizeof err) : NULL;
+    if (!ids || !logits) rc = -1, snprintf(err, sizeof err, "out of memory");
     t0 = bench_now();
-    if (!x || lm_forward(m->lm, x, n_prompt, 0, 0, logits, err, sizeof err)) rc = -1;
+    for (int p = 0; p < n_prompt && rc == 0; p += SCHED_PREFILL_TOKENS) {
+        int n = n_prompt - p < SCHED_PREFILL_TOKENS ? n_prompt - p : SCHED_PREFILL_TOKENS;
+        gpu_tensor *x = lm_embed(m->lm, ids + p, n, err, sizeof err);
+        if (!x || lm_forward(m->lm, x, n, p, 0, p + n == n_prompt ? logits : NULL, err,
+                             sizeof err))
+            rc = -1;
+        gpu_free(m->ctx, x);
+    }
     double t_prefill = bench_now() - t0;
-    gpu_free(m->ctx, x);
     t0 = bench_now();
     for (int t = 0; t < n_gen && rc == 0; t++) {
         int id = argmax(logits, V);
