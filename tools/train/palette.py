@@ -75,6 +75,11 @@ class Palette:
         order = [full] + sorted((m for m in counts if m != full), key=lambda m: -counts[m])
         return cls([np.frombuffer(m, np.int64) for m in order])
 
+    def decides(self, target, prev):
+        """The codes where the caption decides the picture: the first, and every step into or
+        out of a shape (a change of colour)."""
+        return (prev < 0) | (target // self.n_masks != prev // self.n_masks)
+
     @property
     def n_masks(self):
         return len(self.masks)

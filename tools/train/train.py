@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 import bpe
 import data
+import objects
 import palette
 from data import world
 from export import export
@@ -117,11 +118,12 @@ def shape_crops(x, codes, fg, size, rng):
     return torch.stack(out), torch.stack(cout), torch.stack(mask)
 
 
-def train_decoder(vq, imgs, codes, steps, bs, rng):
+def train_decoder(vq, imgs, codes, steps, bs, rng, crops):
     """The codebook and decoder on reconstruction of the pictures from their codes (shape
-    pixels weighted up): 32x32 crops around shapes, then whole pictures for the last tenth of
-    the steps, so that GroupNorm's statistics and the plain backgrounds are those of whole
-    pictures."""
+    pixels weighted up). With crops: 32x32 crops around shapes, then whole pictures for the
+    last tenth of the steps, so that GroupNorm's statistics and the plain backgrounds are
+    those of whole pictures (object codes need the whole picture: a crop may cut off the
+    code a shape is drawn from)."""
     opt = torch.optim.Adam(vq.parameters(), lr=1e-3)
     G = imgs.shape[1] // PATCH
     for step in range(1, steps + 1):
@@ -130,7 +132,7 @@ def train_decoder(vq, imgs, codes, steps, bs, rng):
         i = rng.integers(len(imgs), size=bs)
         x, c = data.pixels(imgs[i]), torch.from_numpy(codes[i]).view(bs, G, G)
         fg = foreground(x)
-        if step <= 0.9 * steps:
+        if crops and step <= 0.9 * steps:
             x, c, fg = shape_crops(x, c, fg, 32, rng)
         y = vq.decode_codes(c)
         rec = ((y - x) ** 2 * (1 + 20 * fg)).mean()
@@ -246,21 +248,20 @@ def background_holes(code_in, is_code, rng):
     return out
 
 
-def decision_weighted(logits, target, n_masks, w):
-    """Cross-entropy over image codes, with codes whose colour differs from the previous
-    code's (the first code, and every step into or out of a shape) weighted 1 + w: they are
-    where the caption decides the picture; the rest mostly repeat their neighbours, and
-    teacher-forced they drown the decisions out (the background's code 0 and each shape's
-    colour are a few codes in 256)."""
+def decision_weighted(logits, target, decides_fn, w):
+    """Cross-entropy over image codes, with the codes where the caption decides the picture
+    (decides_fn(target, previous target): the first, and those of shapes) weighted 1 + w; the
+    rest mostly repeat their neighbours, and teacher-forced they drown the decisions out (the
+    background's code and each shape's are a few codes in 256)."""
     prev = torch.cat([torch.full_like(target[:, :1], -100), target[:, :-1]], 1)
     real = target >= 0
-    decides = real & ((prev < 0) | (target // n_masks != prev // n_masks))
+    decides = real & decides_fn(target, prev)
     weight = (1 + w * decides.float()) * real
     nll = F.cross_entropy(logits.flatten(0, 1), target.flatten(), reduction="none", ignore_index=-100)
     return (nll * weight.flatten()).sum() / weight.sum()
 
 
-def train_joint(model, probe, b, ex, imgs, codes, n_masks, a, rng):
+def train_joint(model, probe, b, ex, imgs, codes, decides_fn, a, rng):
     params = [p for n, p in model.named_parameters() if not n.startswith("gen_vision_model.")]
     params += list(probe.parameters())
     opt = torch.optim.AdamW(params, lr=a.lr, betas=(0.9, 0.95), weight_decay=0.01)
@@ -274,7 +275,7 @@ def train_joint(model, probe, b, ex, imgs, codes, n_masks, a, rng):
         gi = rng.integers(n, size=a.bs_gen)
         gen = data.batch([b.generation(ex[i]["caption"], codes[i], rng.random() < 0.1) for i in gi], b.pad)
         h = model(gen[0], gen[1], background_holes(gen[2], gen[1] == CODE, rng), None)
-        l_gen = decision_weighted(model.image_logits(h), gen[4], n_masks, a.decision_weight)
+        l_gen = decision_weighted(model.image_logits(h), gen[4], decides_fn, a.decision_weight)
         # picture -> every question about it, and half the time its caption among them
         ui = rng.integers(n, size=a.bs_und)
         und = data.batch([b.understanding(turns(ex[i], rng)) for i in ui], b.pad)
@@ -312,6 +313,8 @@ def main():
     ap.add_argument("--bs-text", type=int, default=8)
     ap.add_argument("--decision-weight", type=float, default=5.0,
                     help="extra loss weight of image codes that change colour")
+    ap.add_argument("--codes", choices=("palette", "object"), default="palette",
+                    help="image codes: per patch colour and coverage, or one per shape")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--width", type=int, default=192, help="language model width")
     ap.add_argument("--layers", type=int, default=4)
@@ -328,19 +331,28 @@ def main():
     # generation learns the canonical picture of each caption (no jitter), so that its codes
     # are a function of the caption: what to draw is never a guess of how far to shift it
     canon = np.stack([world.render(world.canonical(e["scene"])) for e in ex])
-    pal = palette.Palette.learn(canon)
-    codes, _ = pal.encode(canon)
-    log(f"pool: {len(ex)} pictures; {pal.n_masks} coverage masks, {pal.size} codes, "
-        f"{len(np.unique(codes))} in use")
+    if a.codes == "palette":
+        pal = palette.Palette.learn(canon)
+        codes, _ = pal.encode(canon)
+        K, decides, record = pal.size, pal.decides, {"palette_masks": pal.masks.tolist()}
+        log(f"pool: {len(ex)} pictures; {pal.n_masks} coverage masks, {K} codes, "
+            f"{len(np.unique(codes))} in use")
+    else:
+        codes = np.stack([objects.encode(world.canonical(e["scene"])) for e in ex])
+        K, decides, record = objects.SIZE, objects.decides, {"codes": "object"}
+        log(f"pool: {len(ex)} pictures; {K} object codes, {len(np.unique(codes))} in use")
 
-    cfg = make_config(len(tok), a, pal.size)
+    cfg = make_config(len(tok), a, K)
     model = Janus(cfg)
     tables = [(model.gen_vision_model.quantize.embedding, "weight", 1.0), (model.gen_embed, "weight", 1.0),
               (model.gen_head.vision_head, "weight", 0.02), (model.gen_head.vision_head, "bias", 0.02)]
     for module, name, scale in tables:
-        palette.factor(module, name, pal, scale)
+        if a.codes == "palette":
+            palette.factor(module, name, pal, scale)
+        else:
+            objects.factor(module, name, scale)
 
-    train_decoder(model.gen_vision_model, canon, codes, a.vq_steps, 8, rng)
+    train_decoder(model.gen_vision_model, canon, codes, a.vq_steps, 8, rng, a.codes == "palette")
     model.gen_vision_model.eval()
 
     tower = model.vision_model.vision_tower
@@ -348,7 +360,7 @@ def main():
     train_vision(tower, probe, ex, imgs, a.vision_steps, 64, rng, a.seed + 200)
     vp = cfg["vision_config"]["params"]
     b = data.Builder(tok, (vp["image_size"] // vp["patch_size"]) ** 2)  # understanding's patches
-    train_joint(model, probe, b, ex, imgs, codes, pal.n_masks, a, rng)
+    train_joint(model, probe, b, ex, imgs, codes, decides, a, rng)
 
     for module, name, _ in tables:
         torch.nn.utils.parametrize.remove_parametrizations(module, name)
@@ -358,7 +370,7 @@ def main():
     tok.save(a.out)
     with open(os.path.join(a.out, "training.json"), "w") as f:
         json.dump({"seed": a.seed, "args": vars(a), "seconds": round(time.time() - T0),
-                   "parameters": n_par, "palette_masks": pal.masks.tolist()}, f)
+                   "parameters": n_par, **record}, f)
     log(f"exported to {a.out}")
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """How well the exported VQ tokenizer alone keeps what the evaluation judges: canonical world
-pictures encoded to codes (palette.py, with the coverage masks training.json records) and
-decoded back, then read by tools/eval's classifier. The fully-correct
+pictures encoded to codes (palette.py with the coverage masks training.json records, or
+objects.py's object codes) and decoded back, then read by tools/eval's classifier. The fully-correct
 rate is the ceiling for generation (a perfect language model still draws through this
 decoder).  tools/train/vq_report.py --model models/vkseek-shapes [--count 200]"""
 import argparse
@@ -16,6 +16,7 @@ import data
 from check_export import load_safetensors
 from data import world
 from janus import Janus
+import objects
 import palette
 from palette import Palette
 
@@ -33,7 +34,12 @@ def main():
     model.load_state_dict(load_safetensors(os.path.join(a.model, "model.safetensors")))
     vq = model.gen_vision_model.eval()
     with open(os.path.join(a.model, "training.json")) as f:
-        pal = Palette(json.load(f)["palette_masks"])
+        t = json.load(f)
+    pal = Palette(t["palette_masks"]) if "palette_masks" in t else None
+
+    def encode(scene, img):
+        return pal.encode(img[None])[0] if pal else objects.encode(scene)
+
     right = {k: 0 for k in ("colour", "shape", "position", "all")}
     mse = 0.0
     for split in ("train", "heldout"):
@@ -44,7 +50,7 @@ def main():
             G = img.shape[0] // palette.PATCH
             with torch.no_grad():
                 x = data.pixels(img[None])
-                y = vq.decode_codes(torch.from_numpy(pal.encode(img[None])[0]).view(1, G, G))
+                y = vq.decode_codes(torch.from_numpy(encode(scene, img)).view(1, G, G))
             mse += float(((y - x) ** 2).mean())
             rec = np.clip((y[0].permute(1, 2, 0).numpy() + 1) / 2 * 255, 0, 255).astype(np.uint8)
             got = classify(rec)
