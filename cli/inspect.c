@@ -76,6 +76,7 @@ int cmd_inspect(int argc, char **argv)
         file_count[t->dtype]++;
         if (strstr(t->name, "_scale_inv")) continue; /* folded into their FP8 weights */
         params += (uint64_t)tf_nelem(t);
+        if (plan_unused(t->name, &cfg.lm, mo.mtp)) continue;
         gpu_type g = load_format(t, quant);
         dev_bytes[g] += load_device_bytes(t, quant);
         dev_count[g]++;
@@ -86,13 +87,13 @@ int cmd_inspect(int argc, char **argv)
     printf("in the files:");
     for (int d = 0; d < TF_DTYPE_COUNT; d++)
         if (file_count[d])
-            printf("  %s %s (%d)", tf_dtype_name((tf_dtype)d), plan_size(file_bytes[d], sz, sizeof sz),
-                   file_count[d]);
+            printf("  %s %s (%d)", tf_dtype_name((tf_dtype)d),
+                   plan_size(file_bytes[d], sz, sizeof sz), file_count[d]);
     printf("\non the device (--quant %s):", qname);
     for (int t = 0; t < GPU_TYPE_COUNT; t++)
         if (dev_count[t])
-            printf("  %s %s (%d)", gpu_type_name((gpu_type)t), plan_size(dev_bytes[t], sz, sizeof sz),
-                   dev_count[t]);
+            printf("  %s %s (%d)", gpu_type_name((gpu_type)t),
+                   plan_size(dev_bytes[t], sz, sizeof sz), dev_count[t]);
     printf("\n");
     lm_options lo = {.n_ctx = model_ctx(&cfg, &mo), .n_seq = mo.n_seq, .mtp = mo.mtp,
                      .kv_f32 = mo.kv_f32, .quant = quant};

@@ -11,10 +11,7 @@
 
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
-/* Tensors a checkpoint holds that vkseek never loads: FP8 scales (folded into their
- * weights), SigLIP's pooling head, the VQ encoder and its training statistic, and the MTP
- * layer unless asked for. */
-static int unused(const char *name, const lm_config *c, int mtp)
+int plan_unused(const char *name, const lm_config *c, int mtp)
 {
     static const char *never[] = {"_scale_inv", "attn_pool.", "codebook_used", "vqmodel.encoder.",
                                   "gen_vision_model.encoder.", "gen_vision_model.quant_conv.",
@@ -63,7 +60,7 @@ void plan_make(const gpu_ctx *ctx, const model_config *cfg, const checkpoint *ck
     memset(p, 0, sizeof *p);
     for (int i = 0; i < ckpt_count(ck); i++) {
         const tf_tensor *t = ckpt_tensor(ck, i);
-        if (!unused(t->name, c, lo->mtp)) p->weights += load_device_bytes(t, lo->quant);
+        if (!plan_unused(t->name, c, lo->mtp)) p->weights += load_device_bytes(t, lo->quant);
     }
     p->kv = lm_kv_bytes(c, lo);
     p->staging = gpu_staging_bytes(ctx);
@@ -76,8 +73,8 @@ void plan_make(const gpu_ctx *ctx, const model_config *cfg, const checkpoint *ck
         /* text to image: prompts of conditional and unconditional rows, then per step
          * gen_embed + gen_aligner in, gen_head out; a picture decoded at a time */
         if (rows >= 2) lm_steps(ctx, c, lo, rows - rows % 2, &lm_held, &scratch);
-        tower = gpu_tensor_bytes(GPU_I32, rows, 1, 1, 1) + gpu_tensor_bytes(GPU_F32, D, rows, 1, 1) +
-                gpu_tensor_bytes(GPU_F32, K, rows, 1, 1);
+        tower = gpu_tensor_bytes(GPU_I32, rows, 1, 1, 1) +
+                gpu_tensor_bytes(GPU_F32, D, rows, 1, 1) + gpu_tensor_bytes(GPU_F32, K, rows, 1, 1);
         scratch = MAX(scratch, gpu_temp_bytes(ctx, cfg->gen_aligner.input_dim * rows) +
                                    mlp_bytes(ctx, cfg->gen_aligner.depth, D, D, rows));
         scratch = MAX(scratch, mlp_bytes(ctx, 2, cfg->gen_head_embed, K, rows));

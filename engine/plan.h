@@ -26,6 +26,10 @@ typedef struct {
 void plan_make(const gpu_ctx *ctx, const model_config *cfg, const checkpoint *ck,
                const lm_options *lo, memory_plan *p);
 uint64_t plan_total(const memory_plan *p);
+/* 1 for a checkpoint tensor vkseek never loads: FP8 scales (folded into their weights),
+ * SigLIP's pooling head, the VQ encoder and its training statistic, and the MTP layer
+ * unless asked for. */
+int plan_unused(const char *name, const lm_config *c, int mtp);
 /* "1.23 GB", "456.7 MB", "12.0 kB", "100 B" */
 const char *plan_size(uint64_t bytes, char *buf, size_t n);
 /* "weights 4.22 GB + KV cache 3.27 GB + activations 612.0 MB = 8.10 GB" */

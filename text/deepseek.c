@@ -311,9 +311,8 @@ static uint64_t ds_step_bytes(const gpu_ctx *ctx, const lm_config *c, const lm_o
     int64_t busy = N * k < E ? N * k : E, per = (2 * D + 3 * F) * N * k;
     uint64_t experts = E ? gpu_temp_bytes(ctx, per) + 5 * (uint64_t)busy * gpu_temp_bytes(ctx, 1)
                          : 0;
-    int dense = E ? c->first_k_dense_replace : c->n_layers + o->mtp;
-    *scratch = experts + att > (uint64_t)(dense + 1) * att ? experts + att
-                                                           : (uint64_t)(dense + 1) * att;
+    uint64_t dense = (uint64_t)(E ? c->first_k_dense_replace : c->n_layers + o->mtp) + 1;
+    *scratch = experts + att > dense * att ? experts + att : dense * att;
     return act_list(NULL, &d, c, n_tok, n_seq);
 }
 

@@ -179,7 +179,8 @@ void lm_step_bytes(const gpu_ctx *ctx, const lm_config *c, const lm_options *o, 
 {
     lm m = {.c = *c, .o = *o, .n_mtp = o->mtp};
     int64_t N = (int64_t)n_tok * n_rows;
-    *held = common_acts(NULL, &m, n_tok, n_rows) + lm_stack_of(c)->step_bytes(ctx, c, o, n_tok, n_rows, scratch);
+    *held = common_acts(NULL, &m, n_tok, n_rows) +
+            lm_stack_of(c)->step_bytes(ctx, c, o, n_tok, n_rows, scratch);
     /* the input (lm_embed_rows: ids and x) and the logits */
     *held += gpu_tensor_bytes(GPU_I32, N, 1, 1, 1) +
              gpu_tensor_bytes(GPU_F32, c->hidden_size, N, 1, 1);

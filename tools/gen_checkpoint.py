@@ -31,13 +31,6 @@ CONFIGS = {
         "num_attention_heads": 16, "num_key_value_heads": 16, "max_position_embeddings": 16384,
         "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "tie_word_embeddings": False,
         "bos_token_id": 100000, "eos_token_id": 100001, "torch_dtype": "bfloat16"},
-    # Janus-Pro-7B's (the LlamaConfig defaults its config.json leaves out, written out)
-    "janus-pro-7b-lm": {
-        "architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 102400,
-        "hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 30,
-        "num_attention_heads": 32, "num_key_value_heads": 32, "max_position_embeddings": 16384,
-        "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "tie_word_embeddings": False,
-        "bos_token_id": 100000, "eos_token_id": 100001, "torch_dtype": "bfloat16"},
     "deepseek-v2-lite": {
         "architectures": ["DeepseekV2ForCausalLM"], "model_type": "deepseek_v2",
         "vocab_size": 102400, "hidden_size": 2048, "intermediate_size": 10944,
@@ -134,6 +127,13 @@ def layer(c, i, p):
     for e in range(E):
         yield from mlp(p + f"mlp.experts.{e}.", c["moe_intermediate_size"])
     yield from mlp(p + "mlp.shared_experts.", c["moe_intermediate_size"] * c["n_shared_experts"])
+
+
+# Janus-Pro-7B's: the 1B's with the widths and depth (LlamaConfig defaults its config.json
+# leaves out, written out)
+CONFIGS["janus-pro-7b-lm"] = dict(CONFIGS["janus-pro-1b-lm"], hidden_size=4096,
+                                  intermediate_size=11008, num_hidden_layers=30,
+                                  num_attention_heads=32, num_key_value_heads=32)
 
 
 def janus_towers(D):
